@@ -26,8 +26,14 @@ pub const MAX_DEPTH: usize = 128;
 pub const MAX_NODES: usize = 1_000_000;
 
 /// A 1-based line and column in a YAML source.
+///
+/// `source` tells which file the location is in when a contract pulls others in with
+/// `!include`: 0 is the contract itself, `n` the n-th included file (see
+/// [`crate::load::Loaded::sources`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Loc {
+    /// Which source file (0 = the contract itself).
+    pub source: u32,
     /// Line, starting at 1.
     pub line: u32,
     /// Column in characters, starting at 1.
@@ -253,6 +259,7 @@ impl fmt::Display for YamlError {
 
 fn loc_of(marker: saphyr_parser::Marker) -> Loc {
     Loc {
+        source: 0,
         line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
         col: u32::try_from(marker.col().saturating_add(1)).unwrap_or(u32::MAX),
     }
@@ -296,7 +303,11 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
         return Err(builder.duplicates);
     }
     Ok(builder.root.unwrap_or(Node {
-        loc: Loc { line: 1, col: 1 },
+        loc: Loc {
+            source: 0,
+            line: 1,
+            col: 1,
+        },
         tag: None,
         value: Value::Scalar {
             text: String::new(),
@@ -479,9 +490,9 @@ mod tests {
     fn locations_are_one_based() {
         let doc = parse("a:\n  b: [1, two]\n").unwrap();
         let b = doc.get("a").unwrap().get("b").unwrap();
-        assert_eq!(b.loc, Loc { line: 2, col: 6 });
+        assert_eq!(b.loc, Loc { source: 0, line: 2, col: 6 });
         let items = b.as_seq().unwrap();
-        assert_eq!(items[1].loc, Loc { line: 2, col: 10 });
+        assert_eq!(items[1].loc, Loc { source: 0, line: 2, col: 10 });
         assert_eq!(items[0].scalar(), Some(Scalar::Int(1)));
         assert_eq!(items[1].as_str(), Some("two"));
     }
@@ -501,7 +512,7 @@ mod tests {
     fn duplicate_keys_are_all_reported() {
         let errs = parse("a: 1\nb: 2\na: 3\nb: 4\n").unwrap_err();
         assert_eq!(errs.len(), 2);
-        assert_eq!(errs[0].loc, Loc { line: 3, col: 1 });
+        assert_eq!(errs[0].loc, Loc { source: 0, line: 3, col: 1 });
         assert!(errs[0].message.contains("first defined at 1:1"));
     }
 
