@@ -1,1 +1,171 @@
-//! Code generation for onex.
+//! Code generation behind onex's node attributes: contract + user item → tokens.
+//!
+//! A plain library (semver-exempt internals of onex), so the whole pipeline is unit- and
+//! snapshot-tested without a compiler in the loop:
+//! args → locate → load → validate (contract-internal, then contract-vs-Rust) → lower → expand,
+//! with [`fallback`] on any error. It never panics: every problem becomes a `compile_error!`
+//! on the best span, all reported together.
+
+pub mod args;
+pub mod expand;
+pub mod fallback;
+pub mod load;
+pub mod locate;
+pub mod lower;
+pub mod private;
+pub mod valid;
+
+pub use expand::Flavor;
+pub use locate::CallSite;
+use onex_contracts::{NodeKind, Severity};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Expands `#[effect_node(args)] item`.
+pub fn expand_effect_node(args: TokenStream, item: TokenStream, site: CallSite) -> TokenStream {
+    expand_node(NodeKind::Effect, Flavor::Effect, args, item, &site)
+}
+
+fn expand_node(
+    kind: NodeKind,
+    flavor: Flavor,
+    args: TokenStream,
+    item_tokens: TokenStream,
+    site: &CallSite,
+) -> TokenStream {
+    let mut errors = Vec::new();
+    let item: Option<syn::Item> = match syn::parse2(item_tokens.clone()) {
+        Ok(item) => Some(item),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let strukt = item.as_ref().and_then(|i| valid::item(i, &mut errors));
+    let names = strukt.as_ref().map(|s| lower::Names::new(&s.ident));
+    let (args, arg_error) = args::parse(args);
+    // An argument error alone still expands (with defaults), so nothing else cascades.
+    let mut soft_errors: Vec<syn::Error> = arg_error.into_iter().collect();
+    let Some(args) = args else {
+        errors.append(&mut soft_errors);
+        return fallback::fallback(&item_tokens, names.as_ref(), errors);
+    };
+    let path = match locate::resolve(&args.contract, args.relative_to, site) {
+        Ok(path) => path,
+        Err(e) => {
+            errors.push(e);
+            errors.append(&mut soft_errors);
+            return fallback::fallback(&item_tokens, names.as_ref(), errors);
+        }
+    };
+    let loaded = load::load(&path.abs, &path.display);
+    let lit = &args.contract;
+    if loaded.contract.is_none()
+        && loaded.sources.first().is_some_and(|s| s.text.is_empty())
+        && loaded.diagnostics.iter().any(|d| d.code == "read-failed")
+    {
+        errors.push(syn::Error::new(
+            lit.span(),
+            format!(
+                "cannot read contract `{}` (resolved against {}): {}\n  help: paths are relative to the source file holding the attribute; use `relative_to = manifest` for CARGO_MANIFEST_DIR",
+                path.display,
+                path.base,
+                loaded.diagnostics.first().map_or("not found", |d| io_reason(&d.message)),
+            ),
+        ));
+        errors.append(&mut soft_errors);
+        return fallback::fallback(&item_tokens, names.as_ref(), errors);
+    }
+    for d in loaded.errors() {
+        errors.push(syn::Error::new(lit.span(), loaded.render(d)));
+    }
+    if let Some(contract) = &loaded.contract
+        && let Some(message) = valid::kind(
+            kind,
+            contract.kind,
+            contract.node_type.as_ref().map(|n| n.value.as_str()),
+        )
+    {
+        let at = contract
+            .node_type
+            .as_ref()
+            .map_or(contract.root.loc, |n| n.loc);
+        errors.push(syn::Error::new(
+            lit.span(),
+            format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
+        ));
+    }
+    let drift: Vec<String> = loaded
+        .warnings()
+        .filter(|d| d.code == "fingerprint-drift")
+        .map(|d| loaded.render(d))
+        .collect();
+    if args.strict {
+        for message in &drift {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("{message}\n  note: `strict` makes fingerprint drift an error"),
+            ));
+        }
+    }
+    let (Some(strukt), Some(contract), Some(ops), true) = (
+        strukt,
+        &loaded.contract,
+        &loaded.operations,
+        errors.is_empty(),
+    ) else {
+        errors.append(&mut soft_errors);
+        return fallback::fallback(&item_tokens, names.as_ref(), errors);
+    };
+    let fingerprint = loaded
+        .fingerprint
+        .as_ref()
+        .map_or_else(String::new, ToString::to_string);
+    let ir = lower::lower(&strukt.ident, contract, ops, fingerprint);
+    let rt = private::Runtime::new(args.krate.as_ref());
+    let includes: Vec<String> = loaded
+        .sources
+        .iter()
+        .skip(1)
+        .map(|s| s.display.clone())
+        .collect();
+    let tracking = locate::tracking(lit, &path, &includes);
+    let expansion = expand::node(&ir, flavor, &rt, &args.derive, tracking);
+    let warnings = drift_warnings(
+        &drift,
+        lit,
+        loaded
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning && d.code == "fingerprint-drift"),
+    );
+    let soft = soft_errors.into_iter().map(|e| e.to_compile_error());
+    quote! {
+        #item_tokens
+        #expansion
+        #warnings
+        #(#soft)*
+    }
+}
+
+/// Stable proc macros cannot emit warnings; a deprecated item used once makes rustc warn,
+/// with the message, at the contract literal.
+fn drift_warnings(messages: &[String], lit: &syn::LitStr, any: bool) -> TokenStream {
+    if !any {
+        return TokenStream::new();
+    }
+    let note = messages.join("; ");
+    let span = lit.span();
+    quote::quote_spanned! {span=>
+        const _: () = {
+            #[deprecated(note = #note)]
+            #[allow(non_upper_case_globals)]
+            const onex_fingerprint_drift: () = ();
+            onex_fingerprint_drift
+        };
+    }
+}
+
+fn io_reason(message: &str) -> &str {
+    message.rsplit(": ").next().unwrap_or(message)
+}

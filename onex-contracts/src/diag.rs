@@ -145,8 +145,19 @@ mod tests {
 
     #[test]
     fn render_has_file_line_col_and_help() {
-        let d = Diagnostic::error("unknown-key", Loc { source: 0, line: 3, col: 5 }, "unknown key `x`")
-            .with_help("did you mean `y`?");
-        assert_eq!(d.render("c.yaml"), "c.yaml:3:5: unknown key `x`\n  help: did you mean `y`?");
+        let d = Diagnostic::error(
+            "unknown-key",
+            Loc {
+                source: 0,
+                line: 3,
+                col: 5,
+            },
+            "unknown key `x`",
+        )
+        .with_help("did you mean `y`?");
+        assert_eq!(
+            d.render("c.yaml"),
+            "c.yaml:3:5: unknown key `x`\n  help: did you mean `y`?"
+        );
     }
 }

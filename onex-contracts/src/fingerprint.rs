@@ -193,7 +193,7 @@ pub enum FingerprintError {
 /// .unwrap();
 /// let computed = fingerprint::compute(&doc).unwrap();
 /// assert_eq!(computed.version, (1, 2, 0));
-/// assert_eq!(computed.to_string(), "1.2.0:7bc9a3a1fdc2");
+/// assert_eq!(computed.to_string(), "1.2.0:ebbce1fdde0f");
 ///
 /// let declared: Fingerprint = doc.get("fingerprint").unwrap().as_str().unwrap().parse().unwrap();
 /// assert_ne!(declared, computed); // the declared value has drifted
@@ -341,10 +341,6 @@ impl PyInt {
     fn new(negative: bool, digits: String) -> Self {
         let negative = negative && digits != "0";
         PyInt { negative, digits }
-    }
-
-    fn is_zero(&self) -> bool {
-        self.digits == "0"
     }
 
     fn repr(&self) -> String {
@@ -536,6 +532,15 @@ fn mapping(entries: &[(Node, Node)]) -> Result<Vec<(Key, V)>, FingerprintError> 
 
 fn key(node: &Node) -> Result<Key, FingerprintError> {
     let value = match &node.value {
+        // PyYAML's flatten_mapping turns a plain `=` key (the YAML 1.1 value tag) into a string.
+        Value::Scalar { text, style }
+            if text == "=" && *style == Style::Plain && node.tag.is_none() =>
+        {
+            V {
+                loc: node.loc,
+                kind: K::Str(text.clone()),
+            }
+        }
         Value::Scalar { .. } => convert(node)?,
         _ => {
             return Err(FingerprintError::UnsupportedKey {
@@ -714,6 +719,16 @@ impl<'a> Cur<'a> {
         while self.eat(&pred) {}
         self.i - start
     }
+    /// Consumes a (possibly empty) run of bytes matching `pred`; always succeeds.
+    fn skip(&mut self, pred: impl Fn(u8) -> bool) -> bool {
+        self.run(pred);
+        true
+    }
+    /// Runs an optional sub-match (which restores the position itself on failure).
+    fn optional(&mut self, sub: impl Fn(&mut Self) -> bool) -> bool {
+        sub(self);
+        true
+    }
     fn sign(&mut self) {
         let _ = self.eat(|c| c == b'-' || c == b'+');
     }
@@ -739,6 +754,9 @@ impl<'a> Cur<'a> {
     }
 }
 
+/// One alternative of a resolver regex, run on a cursor.
+type Matcher = dyn Fn(&mut Cur) -> bool;
+
 fn digit_or_underscore(c: u8) -> bool {
     c.is_ascii_digit() || c == b'_'
 }
@@ -747,18 +765,17 @@ fn digit_or_underscore(c: u8) -> bool {
 /// `[-+]?0b[0-1_]+ | [-+]?0[0-7_]+ | [-+]?(?:0|[1-9][0-9_]*) | [-+]?0x[0-9a-fA-F_]+ |
 /// [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+`.
 fn is_yaml11_int(text: &str) -> bool {
-    let alternatives: [&dyn Fn(&mut Cur) -> bool; 5] = [
+    let alternatives: [&Matcher; 5] = [
         &|c| c.eat_str("0b") && c.run(|b| b == b'0' || b == b'1' || b == b'_') > 0,
         &|c| c.eat_byte(b'0') && c.run(|b| (b'0'..=b'7').contains(&b) || b == b'_') > 0,
         &|c| {
             c.eat_byte(b'0')
-                || (c.eat(|b| (b'1'..=b'9').contains(&b))
-                    && c.run(digit_or_underscore) < usize::MAX)
+                || (c.eat(|b| (b'1'..=b'9').contains(&b)) && c.skip(digit_or_underscore))
         },
         &|c| c.eat_str("0x") && c.run(|b| b.is_ascii_hexdigit() || b == b'_') > 0,
         &|c| {
             c.eat(|b| (b'1'..=b'9').contains(&b))
-                && c.run(digit_or_underscore) < usize::MAX
+                && c.skip(digit_or_underscore)
                 && c.sexagesimal_groups()
         },
     ];
@@ -784,26 +801,26 @@ fn is_yaml11_float(text: &str) -> bool {
         c.i = save;
         false
     }
-    let alternatives: [(bool, &dyn Fn(&mut Cur) -> bool); 5] = [
+    let alternatives: [(bool, &Matcher); 5] = [
         (true, &|c| {
             c.eat(|b| b.is_ascii_digit())
-                && c.run(digit_or_underscore) < usize::MAX
+                && c.skip(digit_or_underscore)
                 && c.eat_byte(b'.')
-                && c.run(digit_or_underscore) < usize::MAX
-                && (exponent(c) || true)
+                && c.skip(digit_or_underscore)
+                && c.optional(exponent)
         }),
         (false, &|c| {
             c.eat_byte(b'.')
                 && c.eat(|b| b.is_ascii_digit())
-                && c.run(digit_or_underscore) < usize::MAX
-                && (exponent(c) || true)
+                && c.skip(digit_or_underscore)
+                && c.optional(exponent)
         }),
         (true, &|c| {
             c.eat(|b| b.is_ascii_digit())
-                && c.run(digit_or_underscore) < usize::MAX
+                && c.skip(digit_or_underscore)
                 && c.sexagesimal_groups()
                 && c.eat_byte(b'.')
-                && c.run(digit_or_underscore) < usize::MAX
+                && c.skip(digit_or_underscore)
         }),
         (true, &|c| {
             c.eat_str(".inf") || c.eat_str(".Inf") || c.eat_str(".INF")
@@ -1085,7 +1102,8 @@ impl Timestamp {
     /// Python's `date.isoformat()` / `datetime.isoformat()`, or `None` where Python's
     /// `date`/`datetime`/`timezone` constructors raise.
     fn render(&self) -> Option<String> {
-        let leap = (self.year % 4 == 0 && self.year % 100 != 0) || self.year % 400 == 0;
+        let leap = (self.year.is_multiple_of(4) && !self.year.is_multiple_of(100))
+            || self.year.is_multiple_of(400);
         let days_in_month = match self.month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -1359,6 +1377,56 @@ fn write_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Splits Rust's `{:e}` text (`d.ddde[-]x`) into its digits and decimal exponent.
+fn split_sci(sci: &str) -> (String, i32) {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let digits = mantissa.chars().filter(|c| *c != '.').collect();
+    (digits, exp.parse().unwrap_or(0))
+}
+
+/// The shortest round-tripping significant digits of a finite `f >= 0` and the decimal
+/// exponent of the first digit, chosen as Python's `repr` (David Gay's `dtoa`, mode 0)
+/// chooses them.
+///
+/// Rust's `{:e}` also gives the shortest digits closest to the exact value, but when the
+/// exact value lies exactly half-way between two shortest candidates it rounds up, where
+/// `dtoa` rounds half to even: `760776619738515.25` is `...515.2` in Python, `...515.3`
+/// in Rust.
+fn shortest_digits(f: f64) -> (String, i32) {
+    let (digits, exp) = split_sci(&format!("{f:e}"));
+    let n = digits.len();
+    let last = digits.as_bytes().last().copied().unwrap_or(b'0');
+    if last % 2 == 0 {
+        return (digits, exp);
+    }
+    // The exact binary value, in full (an f64 has at most 767 significant digits).
+    let (exact, exact_exp) = split_sci(&format!("{f:.800e}"));
+    let exact = exact.trim_end_matches('0');
+    if exact_exp != exp || exact.len() != n + 1 || !exact.ends_with('5') {
+        return (digits, exp);
+    }
+    // A tie: the exact value is `digits ± half a unit` of the last digit. The other
+    // candidate differs from `digits` by one in the last digit (and has an even one).
+    let other_last = if exact.as_bytes()[..n] == *digits.as_bytes() {
+        last + 1 // exact = digits + 0.5: Rust kept `digits`; the other is digits + 1
+    } else {
+        last - 1 // exact = digits - 0.5: Rust rounded up; the other is digits - 1
+    };
+    let mut other = digits.clone().into_bytes();
+    if let Some(slot) = other.last_mut() {
+        *slot = other_last;
+    }
+    let Ok(other) = String::from_utf8(other) else {
+        return (digits, exp);
+    };
+    let mantissa = format!("{}.{}e{exp}", &other[..1], &other[1..]);
+    if mantissa.parse::<f64>() == Ok(f) {
+        (other.trim_end_matches('0').to_owned(), exp)
+    } else {
+        (digits, exp)
+    }
+}
+
 /// Python's `float.__repr__` as `json.dumps` writes it (`Infinity`, `-Infinity`, `NaN`).
 fn float_repr(f: f64) -> String {
     if f.is_nan() {
@@ -1367,11 +1435,7 @@ fn float_repr(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
     }
-    // Rust's `{:e}` gives the shortest round-tripping digits, like Python's repr.
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let (digits, exp) = shortest_digits(f.abs());
     let sign = if f.is_sign_negative() { "-" } else { "" };
     if (-4..16).contains(&exp) {
         let point = exp + 1; // digits before the decimal point
@@ -1465,6 +1529,15 @@ mod tests {
                 "a: [1.0, 0.1, 1., .5, -1.5, 1_000.5, 6.8523015e+5, 190:20:30.15, 1e3, 1.0e3, 1.0e+3, -.5, 1.0e-5, 1.5e+16, 123456789012345678.0, .inf, -.Inf, +.INF, .NaN, -0.0, 1e+400]\n"
             ),
             r#"{"a":[1.0,0.1,1.0,0.5,-1.5,1000.5,685230.15,685230.15,"1e3","1.0e3",1000.0,"-.5",1e-05,1.5e+16,1.2345678901234568e+17,Infinity,-Infinity,Infinity,NaN,-0.0,"1e+400"]}"#
+        );
+        // Ties between two shortest candidates round half to even, like Python's dtoa.
+        assert_eq!(
+            float_repr(760_776_619_738_515.0 + 0.25),
+            "760776619738515.2"
+        );
+        assert_eq!(
+            float_repr(867_836_643_974_130.0 + 0.25),
+            "867836643974130.2"
         );
         assert_eq!(float_repr(0.0001), "0.0001");
         assert_eq!(float_repr(0.00001), "1e-05");
@@ -1641,7 +1714,7 @@ mod tests {
         let doc =
             yaml::parse("contract_version: {major: 1, minor: 2, patch: 0}\nname: demo\n").unwrap();
         let fp = compute(&doc).unwrap();
-        assert_eq!(fp.to_string(), "1.2.0:7bc9a3a1fdc2");
+        assert_eq!(fp.to_string(), "1.2.0:ebbce1fdde0f");
         assert_eq!(fp.to_string().parse::<Fingerprint>().unwrap(), fp);
     }
 

@@ -41,17 +41,23 @@ pub struct Loaded {
 impl Loaded {
     /// True when any finding is an error.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// The errors.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 
     /// The warnings.
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
     }
 
     /// The display name of the file a location is in.
@@ -74,17 +80,36 @@ pub fn load_file(path: &Path, display: &str) -> Loaded {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => load_source(path, display, text),
-            Err(e) => failed(path, display, Diagnostic::error(
-                "not-utf8",
-                Loc { source: 0, line: 1, col: 1 },
-                format!("the contract is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-            )),
+            Err(e) => failed(
+                path,
+                display,
+                Diagnostic::error(
+                    "not-utf8",
+                    Loc {
+                        source: 0,
+                        line: 1,
+                        col: 1,
+                    },
+                    format!(
+                        "the contract is not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                ),
+            ),
         },
-        Err(e) => failed(path, display, Diagnostic::error(
-            "read-failed",
-            Loc { source: 0, line: 1, col: 1 },
-            format!("cannot read `{}`: {e}", path.display()),
-        )),
+        Err(e) => failed(
+            path,
+            display,
+            Diagnostic::error(
+                "read-failed",
+                Loc {
+                    source: 0,
+                    line: 1,
+                    col: 1,
+                },
+                format!("cannot read `{}`: {e}", path.display()),
+            ),
+        ),
     }
 }
 
@@ -113,20 +138,32 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
         }
     };
 
-    let fingerprint = root.get("contract_version").and_then(|_| fingerprint::compute(&root).ok());
+    let fingerprint = root
+        .get("contract_version")
+        .and_then(|_| fingerprint::compute(&root).ok());
 
     let mut expanded = root;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let mut chain = vec![canonical];
-    expand_includes(&mut expanded, &base, &base, &mut chain, &mut sources, &mut d);
+    expand_includes(
+        &mut expanded,
+        &base,
+        &base,
+        &mut chain,
+        &mut sources,
+        &mut d,
+    );
 
     let contract = Contract::from_node(expanded, &mut d);
-    let operations = contract.as_ref().filter(|c| c.node_kind().is_some()).map(|c| {
-        let ops = operations::lower(c);
-        valid::validate(c, &ops, &mut d);
-        ops
-    });
+    let operations = contract
+        .as_ref()
+        .filter(|c| c.node_kind().is_some())
+        .map(|c| {
+            let ops = operations::lower(c);
+            valid::validate(c, &ops, &mut d);
+            ops
+        });
     if let (Some(c), Some(computed)) = (&contract, &fingerprint)
         && let Some(declared) = &c.fingerprint
         && declared.value != computed.to_string()
@@ -135,9 +172,14 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
             Diagnostic::warning(
                 "fingerprint-drift",
                 declared.loc,
-                format!("declared fingerprint `{}` differs from the computed `{computed}`", declared.value),
+                format!(
+                    "declared fingerprint `{}` differs from the computed `{computed}`",
+                    declared.value
+                ),
             )
-            .with_help("the contract changed since it was fingerprinted: run `onex fingerprint --write`"),
+            .with_help(
+                "the contract changed since it was fingerprinted: run `onex fingerprint --write`",
+            ),
         );
     }
     Loaded {
@@ -215,15 +257,28 @@ fn include(
     let rel = Path::new(target);
     if rel.is_absolute() || target.starts_with('/') || target.starts_with('\\') {
         d.push(
-            Diagnostic::error("include-security", node.loc, format!("absolute paths are not allowed in `!include` (`{target}`)"))
-                .with_help("include files by a path relative to the contract"),
+            Diagnostic::error(
+                "include-security",
+                node.loc,
+                format!("absolute paths are not allowed in `!include` (`{target}`)"),
+            )
+            .with_help("include files by a path relative to the contract"),
         );
         return None;
     }
-    if rel.components().any(|c| matches!(c, Component::ParentDir | Component::Prefix(_) | Component::RootDir)) {
+    if rel.components().any(|c| {
+        matches!(
+            c,
+            Component::ParentDir | Component::Prefix(_) | Component::RootDir
+        )
+    }) {
         d.push(
-            Diagnostic::error("include-security", node.loc, format!("path traversal is not allowed in `!include` (`{target}`)"))
-                .with_help("included files must sit in the contract's directory or below it"),
+            Diagnostic::error(
+                "include-security",
+                node.loc,
+                format!("path traversal is not allowed in `!include` (`{target}`)"),
+            )
+            .with_help("included files must sit in the contract's directory or below it"),
         );
         return None;
     }
@@ -240,8 +295,12 @@ fn include(
         Ok(p) => p,
         Err(_) => {
             d.push(
-                Diagnostic::error("include-not-found", node.loc, format!("include file not found: `{target}`"))
-                    .with_help(format!("resolved against `{}`", dir.display())),
+                Diagnostic::error(
+                    "include-not-found",
+                    node.loc,
+                    format!("include file not found: `{target}`"),
+                )
+                .with_help(format!("resolved against `{}`", dir.display())),
             );
             return None;
         }
@@ -250,18 +309,31 @@ fn include(
         let cycle: Vec<String> = chain[pos..]
             .iter()
             .chain(std::iter::once(&canonical))
-            .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
+            .map(|p| {
+                p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
             .collect();
         d.push(
-            Diagnostic::error("include-cycle", node.loc, format!("circular include: {}", cycle.join(" → ")))
-                .with_help("a contract may not include itself, directly or through other files"),
+            Diagnostic::error(
+                "include-cycle",
+                node.loc,
+                format!("circular include: {}", cycle.join(" → ")),
+            )
+            .with_help("a contract may not include itself, directly or through other files"),
         );
         return None;
     }
     let text = match std::fs::read_to_string(&canonical) {
         Ok(t) => t,
         Err(e) => {
-            d.push(Diagnostic::error("include-not-found", node.loc, format!("cannot read `{target}`: {e}")));
+            d.push(Diagnostic::error(
+                "include-not-found",
+                node.loc,
+                format!("cannot read `{target}`: {e}"),
+            ));
             return None;
         }
     };

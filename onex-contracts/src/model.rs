@@ -337,8 +337,12 @@ impl Contract {
             Some(v) => version(v, "contract_version", d),
             None if is_node => {
                 d.push(
-                    Diagnostic::error("missing-key", root.loc, "a node contract needs `contract_version`")
-                        .with_help("add `contract_version: {major: 1, minor: 0, patch: 0}`"),
+                    Diagnostic::error(
+                        "missing-key",
+                        root.loc,
+                        "a node contract needs `contract_version`",
+                    )
+                    .with_help("add `contract_version: {major: 1, minor: 0, patch: 0}`"),
                 );
                 None
             }
@@ -353,17 +357,36 @@ impl Contract {
             kind,
             name,
             contract_version,
-            node_version: top.get("node_version").and_then(|v| version(v, "node_version", d)),
+            node_version: top
+                .get("node_version")
+                .and_then(|v| version(v, "node_version", d)),
             description: top.str("description", d).map(|s| s.value),
             fingerprint: top.str("fingerprint", d),
-            input_model: top.get("input_model").and_then(|v| model_ref(v, "input_model", d)),
-            output_model: top.get("output_model").and_then(|v| model_ref(v, "output_model", d)),
-            handler_routing: top.get("handler_routing").and_then(|v| handler_routing(v, d)),
-            effect_operations: top.get("effect_operations").and_then(|v| effect_operations(v, d)),
-            event_bus: top.get("event_bus").map(|v| event_bus(v, d)).unwrap_or_default(),
+            input_model: top
+                .get("input_model")
+                .and_then(|v| model_ref(v, "input_model", d)),
+            output_model: top
+                .get("output_model")
+                .and_then(|v| model_ref(v, "output_model", d)),
+            handler_routing: top
+                .get("handler_routing")
+                .and_then(|v| handler_routing(v, d)),
+            effect_operations: top
+                .get("effect_operations")
+                .and_then(|v| effect_operations(v, d)),
+            event_bus: top
+                .get("event_bus")
+                .map(|v| event_bus(v, d))
+                .unwrap_or_default(),
             descriptor: top.get("descriptor").and_then(|v| descriptor(v, d)),
-            definitions: top.get("definitions").map(|v| schema::definitions(v, d)).unwrap_or_default(),
-            fsm: top.get("state_transitions").or_else(|| top.get("state_machine")).cloned(),
+            definitions: top
+                .get("definitions")
+                .map(|v| schema::definitions(v, d))
+                .unwrap_or_default(),
+            fsm: top
+                .get("state_transitions")
+                .or_else(|| top.get("state_machine"))
+                .cloned(),
             workflow: top.get("workflow_coordination").cloned(),
             node_type,
             unknown_keys,
@@ -386,7 +409,11 @@ impl Contract {
     }
 }
 
-fn classify(top: &Fields<'_>, node_type_value: Option<&Spanned<String>>, d: &mut Diagnostics) -> DocumentKind {
+fn classify(
+    top: &Fields<'_>,
+    node_type_value: Option<&Spanned<String>>,
+    d: &mut Diagnostics,
+) -> DocumentKind {
     if let Some(nt) = node_type_value {
         return match node_type(&nt.value) {
             Some(NodeType::Node(kind)) => DocumentKind::Node(kind),
@@ -424,15 +451,27 @@ pub fn version(node: &Node, what: &str, d: &mut Diagnostics) -> Option<Spanned<V
     if let Some(text) = node.scalar_text().filter(|_| node.as_map().is_none()) {
         let parts: Vec<Option<u64>> = text.split('.').map(|p| p.parse().ok()).collect();
         if let [Some(major), Some(minor), Some(patch)] = parts[..] {
-            return Some(Spanned::new(Version { major, minor, patch }, node.loc));
+            return Some(Spanned::new(
+                Version {
+                    major,
+                    minor,
+                    patch,
+                },
+                node.loc,
+            ));
         }
-        d.push(
-            type_error(node, what, "a version")
-                .with_help(format!("write `{what}: \"1.0.0\"` or `{what}: {{major: 1, minor: 0, patch: 0}}`")),
-        );
+        d.push(type_error(node, what, "a version").with_help(format!(
+            "write `{what}: \"1.0.0\"` or `{what}: {{major: 1, minor: 0, patch: 0}}`"
+        )));
         return None;
     }
-    let f = Fields::new(node, what, &["major", "minor", "patch", "prerelease", "build"], Unknown::Deny, d)?;
+    let f = Fields::new(
+        node,
+        what,
+        &["major", "minor", "patch", "prerelease", "build"],
+        Unknown::Deny,
+        d,
+    )?;
     let mut part = |key: &str| match f.u64(key, d) {
         Some(v) => Some(v.value),
         None if f.get(key).is_none() => {
@@ -466,7 +505,13 @@ pub fn model_ref(node: &Node, what: &str, d: &mut Diagnostics) -> Option<ModelRe
             description: None,
         });
     }
-    let f = Fields::new(node, what, &["name", "module", "description"], Unknown::Deny, d)?;
+    let f = Fields::new(
+        node,
+        what,
+        &["name", "module", "description"],
+        Unknown::Deny,
+        d,
+    )?;
     Some(ModelRef {
         name: f.required_str("name", what, d)?,
         module: f.str("module", d).map(|s| s.value),
@@ -508,23 +553,25 @@ const ROUTE_KEYS: &[&str] = &[
 
 fn handler_routing(node: &Node, d: &mut Diagnostics) -> Option<HandlerRouting> {
     let f = Fields::new(node, "handler_routing", ROUTING_KEYS, Unknown::Deny, d)?;
-    let strategy = f.str("routing_strategy", d).and_then(|s| match s.value.as_str() {
-        "operation_match" => Some(Spanned::new(RoutingStrategy::OperationMatch, s.loc)),
-        "payload_type_match" => Some(Spanned::new(RoutingStrategy::PayloadTypeMatch, s.loc)),
-        other => {
-            let diag = Diagnostic::error(
-                "unknown-routing-strategy",
-                s.loc,
-                format!("unknown `routing_strategy` `{other}`"),
-            );
-            let options = ["operation_match", "payload_type_match"];
-            d.push(match crate::diag::did_you_mean(other, &options) {
-                Some(best) => diag.with_help(format!("did you mean `{best}`?")),
-                None => diag.with_help("use `operation_match` or `payload_type_match`"),
-            });
-            None
-        }
-    });
+    let strategy = f
+        .str("routing_strategy", d)
+        .and_then(|s| match s.value.as_str() {
+            "operation_match" => Some(Spanned::new(RoutingStrategy::OperationMatch, s.loc)),
+            "payload_type_match" => Some(Spanned::new(RoutingStrategy::PayloadTypeMatch, s.loc)),
+            other => {
+                let diag = Diagnostic::error(
+                    "unknown-routing-strategy",
+                    s.loc,
+                    format!("unknown `routing_strategy` `{other}`"),
+                );
+                let options = ["operation_match", "payload_type_match"];
+                d.push(match crate::diag::did_you_mean(other, &options) {
+                    Some(best) => diag.with_help(format!("did you mean `{best}`?")),
+                    None => diag.with_help("use `operation_match` or `payload_type_match`"),
+                });
+                None
+            }
+        });
     let handlers = f
         .seq("handlers", d)
         .unwrap_or_default()
@@ -533,8 +580,14 @@ fn handler_routing(node: &Node, d: &mut Diagnostics) -> Option<HandlerRouting> {
         .filter_map(|(i, entry)| route_entry(entry, i, d))
         .collect();
     let default_handler = match f.get("default_handler") {
-        Some(v) if v.as_map().is_some() => Fields::new(v, "default_handler", &["name", "module", "handler_type"], Unknown::Deny, d)
-            .and_then(|h| h.str("name", d)),
+        Some(v) if v.as_map().is_some() => Fields::new(
+            v,
+            "default_handler",
+            &["name", "module", "handler_type"],
+            Unknown::Deny,
+            d,
+        )
+        .and_then(|h| h.str("name", d)),
         Some(v) => string(v, "default_handler", d),
         None => None,
     };
@@ -550,18 +603,26 @@ fn route_entry(node: &Node, index: usize, d: &mut Diagnostics) -> Option<RouteEn
     let section = format!("handler_routing.handlers[{index}]");
     let f = Fields::new(node, &section, ROUTE_KEYS, Unknown::Deny, d)?;
     let handler = match f.get("handler") {
-        Some(h) if h.as_map().is_some() => {
-            Fields::new(h, "handler", &["name", "module", "handler_type"], Unknown::Deny, d)
-                .and_then(|h| h.str("name", d))
-        }
+        Some(h) if h.as_map().is_some() => Fields::new(
+            h,
+            "handler",
+            &["name", "module", "handler_type"],
+            Unknown::Deny,
+            d,
+        )
+        .and_then(|h| h.str("name", d)),
         Some(h) => string(h, "handler", d),
         None => None,
     };
     Some(RouteEntry {
         loc: node.loc,
         operation: f.str("operation", d),
-        event_model: f.get("event_model").and_then(|v| model_ref(v, "event_model", d)),
-        output_model: f.get("output_model").and_then(|v| model_ref(v, "output_model", d)),
+        event_model: f
+            .get("event_model")
+            .and_then(|v| model_ref(v, "event_model", d)),
+        output_model: f
+            .get("output_model")
+            .and_then(|v| model_ref(v, "output_model", d)),
         handler,
         description: f.str("description", d).map(|s| s.value),
         idempotent: f.bool("idempotent", d).map(|b| b.value),
@@ -630,10 +691,16 @@ fn effect_operation(node: &Node, index: usize, d: &mut Diagnostics) -> Option<Ef
         retry_policy: f
             .get("retry_policy")
             .and_then(|v| retry_policy(v, "retry_policy", d).map(|p| (v.loc, p))),
-        circuit_breaker: f.get("circuit_breaker").and_then(|v| circuit_breaker(v, "circuit_breaker", d)),
+        circuit_breaker: f
+            .get("circuit_breaker")
+            .and_then(|v| circuit_breaker(v, "circuit_breaker", d)),
         timeout_ms: f.u64("operation_timeout_ms", d).map(|t| t.value),
-        input_model: f.get("input_model").and_then(|v| model_ref(v, "input_model", d)),
-        output_model: f.get("output_model").and_then(|v| model_ref(v, "output_model", d)),
+        input_model: f
+            .get("input_model")
+            .and_then(|v| model_ref(v, "input_model", d)),
+        output_model: f
+            .get("output_model")
+            .and_then(|v| model_ref(v, "output_model", d)),
         name: name?,
     };
     Some(op)
@@ -726,16 +793,24 @@ pub fn retry_policy(node: &Node, what: &str, d: &mut Diagnostics) -> Option<Retr
         && !["fixed", "linear", "exponential", "constant"].contains(&s.value.as_str())
     {
         d.push(
-            Diagnostic::error("bad-policy", s.loc, format!("unknown `backoff_strategy` `{}`", s.value))
-                .with_help("use `fixed`, `linear` or `exponential`"),
+            Diagnostic::error(
+                "bad-policy",
+                s.loc,
+                format!("unknown `backoff_strategy` `{}`", s.value),
+            )
+            .with_help("use `fixed`, `linear` or `exponential`"),
         );
     }
     if let Some(j) = &policy.jitter_factor
         && !(0.0..=1.0).contains(&j.value)
     {
         d.push(
-            Diagnostic::error("bad-policy", j.loc, format!("`jitter_factor` must be within 0..=1, found {}", j.value))
-                .with_help("a jitter factor of 0.1 spreads retries by ±10%"),
+            Diagnostic::error(
+                "bad-policy",
+                j.loc,
+                format!("`jitter_factor` must be within 0..=1, found {}", j.value),
+            )
+            .with_help("a jitter factor of 0.1 spreads retries by ±10%"),
         );
     }
     Some(policy)
@@ -822,12 +897,19 @@ fn descriptor(node: &Node, d: &mut Diagnostics) -> Option<Descriptor> {
         purity: f.str("purity", d),
         idempotent: f.bool("idempotent", d).map(|b| b.value),
         timeout_ms: f.u64("timeout_ms", d).map(|v| v.value),
-        retry_policy: f.get("retry_policy").and_then(|v| retry_policy(v, "retry_policy", d)),
-        circuit_breaker: f.get("circuit_breaker").and_then(|v| circuit_breaker(v, "circuit_breaker", d)),
+        retry_policy: f
+            .get("retry_policy")
+            .and_then(|v| retry_policy(v, "retry_policy", d)),
+        circuit_breaker: f
+            .get("circuit_breaker")
+            .and_then(|v| circuit_breaker(v, "circuit_breaker", d)),
     })
 }
 
 /// True when a plain scalar would be read as a number or boolean, not text.
 pub fn is_non_text_scalar(node: &Node) -> bool {
-    matches!(node.scalar(), Some(Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_)))
+    matches!(
+        node.scalar(),
+        Some(Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
+    )
 }

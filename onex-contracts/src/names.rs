@@ -44,10 +44,14 @@ pub fn ident_problem(derived: &str) -> Option<String> {
         _ => {}
     }
     if !derived.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return Some(format!("`{derived}` has characters Rust identifiers cannot hold"));
+        return Some(format!(
+            "`{derived}` has characters Rust identifiers cannot hold"
+        ));
     }
     if NOT_RAW.contains(&derived) {
-        return Some(format!("`{derived}` is a Rust keyword that cannot be a raw identifier"));
+        return Some(format!(
+            "`{derived}` is a Rust keyword that cannot be a raw identifier"
+        ));
     }
     None
 }

@@ -64,7 +64,11 @@ impl<'a> Fields<'a> {
         };
         for (key, _) in entries {
             let Some(name) = key.scalar_text() else {
-                d.error("bad-key", key.loc, format!("`{section}` keys must be strings"));
+                d.error(
+                    "bad-key",
+                    key.loc,
+                    format!("`{section}` keys must be strings"),
+                );
                 continue;
             };
             if unknown == Unknown::Allow || known.contains(&name) {
@@ -121,7 +125,12 @@ impl<'a> Fields<'a> {
     }
 
     /// A string value that must be present.
-    pub fn required_str(&self, key: &str, section: &str, d: &mut Diagnostics) -> Option<Spanned<String>> {
+    pub fn required_str(
+        &self,
+        key: &str,
+        section: &str,
+        d: &mut Diagnostics,
+    ) -> Option<Spanned<String>> {
         if self.get(key).is_none() {
             d.push(
                 Diagnostic::error(
@@ -228,17 +237,30 @@ mod tests {
     fn unknown_keys_per_policy() {
         let doc = yaml::parse("operation_nme: x\nio_config: {}\n").unwrap();
         let mut d = Diagnostics::new();
-        let f = Fields::new(&doc, "operations[0]", &["operation_name", "io_config"], Unknown::Deny, &mut d)
-            .unwrap();
+        let f = Fields::new(
+            &doc,
+            "operations[0]",
+            &["operation_name", "io_config"],
+            Unknown::Deny,
+            &mut d,
+        )
+        .unwrap();
         assert!(f.get("io_config").is_some());
         let items = d.items();
         assert_eq!(items.len(), 1, "{items:#?}");
         assert_eq!(items[0].loc.line, 1);
-        assert_eq!(items[0].help.as_deref(), Some("did you mean `operation_name`?"));
+        assert_eq!(
+            items[0].help.as_deref(),
+            Some("did you mean `operation_name`?")
+        );
         let mut d = Diagnostics::new();
         Fields::new(&doc, "top", &["operation_name"], Unknown::Warn, &mut d).unwrap();
         assert!(!d.has_errors());
-        assert_eq!(d.items().len(), 2, "both keys are unknown here, as warnings");
+        assert_eq!(
+            d.items().len(),
+            2,
+            "both keys are unknown here, as warnings"
+        );
     }
 
     #[test]

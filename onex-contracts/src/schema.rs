@@ -129,7 +129,16 @@ impl Constraints {
 }
 
 /// Default factories onex knows.
-pub const FACTORIES: &[&str] = &["dict", "list", "uuid4", "uuid.uuid4", "datetime.now", "datetime.utcnow", "now", "utcnow"];
+pub const FACTORIES: &[&str] = &[
+    "dict",
+    "list",
+    "uuid4",
+    "uuid.uuid4",
+    "datetime.now",
+    "datetime.utcnow",
+    "now",
+    "utcnow",
+];
 
 const MODEL_KEYS: &[&str] = &[
     "type",
@@ -180,8 +189,25 @@ const PROPERTY_KEYS: &[&str] = &[
 ];
 
 const TYPES: &[&str] = &[
-    "string", "integer", "number", "float", "boolean", "array", "object", "null", "uuid", "datetime",
-    "date-time", "enum", "ref", "any", "dict", "list", "int", "str", "bool",
+    "string",
+    "integer",
+    "number",
+    "float",
+    "boolean",
+    "array",
+    "object",
+    "null",
+    "uuid",
+    "datetime",
+    "date-time",
+    "enum",
+    "ref",
+    "any",
+    "dict",
+    "list",
+    "int",
+    "str",
+    "bool",
 ];
 
 /// Reads `definitions`: every model, in contract order, with all problems recorded.
@@ -210,15 +236,21 @@ fn model(name: Spanned<String>, node: &Node, d: &mut Diagnostics) -> Option<Mode
         && !["forbid", "allow", "ignore"].contains(&e.value.as_str())
     {
         d.push(
-            Diagnostic::error("bad-schema", e.loc, format!("unknown `extra` `{}`", e.value))
-                .with_help("use `forbid`, `allow` or `ignore`"),
+            Diagnostic::error(
+                "bad-schema",
+                e.loc,
+                format!("unknown `extra` `{}`", e.value),
+            )
+            .with_help("use `forbid`, `allow` or `ignore`"),
         );
     }
     let closed = f
         .get("additionalProperties")
         .is_some_and(|v| v.scalar() == Some(Scalar::Bool(false)));
     let shape = match ty.as_ref().map(|t| t.value.as_str()) {
-        Some("enum") | Some("string") if f.get("enum").is_some() => ModelShape::Enum(enum_values(&f, d)),
+        Some("enum") | Some("string") if f.get("enum").is_some() => {
+            ModelShape::Enum(enum_values(&f, d))
+        }
         Some("object") | None => {
             let required = f.strings("required", d);
             let mut fields = Vec::new();
@@ -239,7 +271,10 @@ fn model(name: Spanned<String>, node: &Node, d: &mut Diagnostics) -> Option<Mode
                         Diagnostic::error(
                             "bad-schema",
                             r.loc,
-                            format!("`required` names `{}`, which is not a property of `{}`", r.value, name.value),
+                            format!(
+                                "`required` names `{}`, which is not a property of `{}`",
+                                r.value, name.value
+                            ),
                         )
                         .with_help("add it under `properties` or remove it from `required`"),
                     );
@@ -291,12 +326,22 @@ fn enum_values(f: &Fields<'_>, d: &mut Diagnostics) -> Vec<Spanned<String>> {
         values.push(Spanned::new(text.to_owned(), item.loc));
     }
     if values.is_empty() {
-        d.push(Diagnostic::error("bad-schema", f.node().loc, "`enum` needs at least one value"));
+        d.push(Diagnostic::error(
+            "bad-schema",
+            f.node().loc,
+            "`enum` needs at least one value",
+        ));
     }
     values
 }
 
-fn field(model: &str, name: Spanned<String>, node: &Node, required: &[Spanned<String>], d: &mut Diagnostics) -> Option<FieldDef> {
+fn field(
+    model: &str,
+    name: Spanned<String>,
+    node: &Node,
+    required: &[Spanned<String>],
+    d: &mut Diagnostics,
+) -> Option<FieldDef> {
     let section = format!("definitions.{model}.properties.{}", name.value);
     let f = Fields::new(node, &section, PROPERTY_KEYS, Unknown::Deny, d)?;
     let ty = type_expr(&f, model, &name.value, &section, d)?;
@@ -336,7 +381,13 @@ fn field(model: &str, name: Spanned<String>, node: &Node, required: &[Spanned<St
     })
 }
 
-fn type_expr(f: &Fields<'_>, model: &str, field: &str, section: &str, d: &mut Diagnostics) -> Option<TypeExpr> {
+fn type_expr(
+    f: &Fields<'_>,
+    model: &str,
+    field: &str,
+    section: &str,
+    d: &mut Diagnostics,
+) -> Option<TypeExpr> {
     if let Some(r) = f.get("$ref") {
         return reference(r, d);
     }
@@ -393,13 +444,22 @@ fn type_expr(f: &Fields<'_>, model: &str, field: &str, section: &str, d: &mut Di
             };
             TypeExpr::Array(Box::new(item))
         }
-        "object" | "dict" => match f.get("additionalProperties").or_else(|| f.get("value_type")) {
-            Some(v) if v.scalar() == Some(Scalar::Bool(true)) => TypeExpr::Map(Box::new(TypeExpr::Any)),
+        "object" | "dict" => match f
+            .get("additionalProperties")
+            .or_else(|| f.get("value_type"))
+        {
+            Some(v) if v.scalar() == Some(Scalar::Bool(true)) => {
+                TypeExpr::Map(Box::new(TypeExpr::Any))
+            }
             Some(v) => TypeExpr::Map(Box::new(nested(v, model, field, d)?)),
             None => TypeExpr::Map(Box::new(TypeExpr::Any)),
         },
         other => {
-            let diag = Diagnostic::error("bad-schema", ty.loc, format!("unknown type `{other}` in `{section}`"));
+            let diag = Diagnostic::error(
+                "bad-schema",
+                ty.loc,
+                format!("unknown type `{other}` in `{section}`"),
+            );
             d.push(match crate::diag::did_you_mean(other, TYPES) {
                 Some(best) => diag.with_help(format!("did you mean `{best}`?")),
                 None => diag.with_help("use string, integer, number, boolean, array, object, uuid, datetime or a `$ref`"),
@@ -439,8 +499,12 @@ fn reference(node: &Node, d: &mut Diagnostics) -> Option<TypeExpr> {
     let name = r.value.strip_prefix("#/definitions/").unwrap_or(&r.value);
     if name.is_empty() || name.contains('/') {
         d.push(
-            Diagnostic::error("dangling-ref", r.loc, format!("unsupported reference `{}`", r.value))
-                .with_help("references take the form `#/definitions/ModelName`"),
+            Diagnostic::error(
+                "dangling-ref",
+                r.loc,
+                format!("unsupported reference `{}`", r.value),
+            )
+            .with_help("references take the form `#/definitions/ModelName`"),
         );
         return None;
     }
@@ -494,7 +558,10 @@ fn constraints(f: &Fields<'_>, ty: &TypeExpr, d: &mut Diagnostics) -> Constraint
             Diagnostic::error(
                 "bad-constraint",
                 hi.loc,
-                format!("`max_length` {} is below `min_length` {}", hi.value, lo.value),
+                format!(
+                    "`max_length` {} is below `min_length` {}",
+                    hi.value, lo.value
+                ),
             )
             .with_help("no value could satisfy both"),
         );
@@ -518,8 +585,15 @@ fn constraints(f: &Fields<'_>, ty: &TypeExpr, d: &mut Diagnostics) -> Constraint
             d.push(bad_constraint(p.loc, "pattern", "strings"));
         } else if let Err(e) = regex_syntax::Parser::new().parse(&p.value) {
             d.push(
-                Diagnostic::error("bad-constraint", p.loc, format!("`pattern` is not a valid regular expression: {}", first_line(&e.to_string())))
-                    .with_help("patterns use Rust `regex` syntax (no look-around or back-references)"),
+                Diagnostic::error(
+                    "bad-constraint",
+                    p.loc,
+                    format!(
+                        "`pattern` is not a valid regular expression: {}",
+                        first_line(&e.to_string())
+                    ),
+                )
+                .with_help("patterns use Rust `regex` syntax (no look-around or back-references)"),
             );
         }
     }
@@ -531,8 +605,12 @@ fn first_line(s: &str) -> String {
 }
 
 fn bad_constraint(loc: Loc, name: &str, applies_to: &str) -> Diagnostic {
-    Diagnostic::error("bad-constraint", loc, format!("`{name}` applies only to {applies_to}"))
-        .with_help(format!("remove `{name}` or change the field's `type`"))
+    Diagnostic::error(
+        "bad-constraint",
+        loc,
+        format!("`{name}` applies only to {applies_to}"),
+    )
+    .with_help(format!("remove `{name}` or change the field's `type`"))
 }
 
 fn check_refs(models: &[ModelDef], d: &mut Diagnostics) {

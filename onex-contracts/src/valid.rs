@@ -33,7 +33,10 @@ fn operation_names(ops: &Operations, d: &mut Diagnostics) {
                 Diagnostic::error(
                     "duplicate-operation",
                     name.loc,
-                    format!("duplicate operation `{}` (first declared at {})", name.value, first.loc),
+                    format!(
+                        "duplicate operation `{}` (first declared at {})",
+                        name.value, first.loc
+                    ),
                 )
                 .with_help("each operation needs its own name"),
             );
@@ -42,18 +45,25 @@ fn operation_names(ops: &Operations, d: &mut Diagnostics) {
         by_name.insert(&name.value, name);
         let snake = names::snake(&name.value);
         let camel = names::camel(&name.value);
-        if let Some(problem) = names::ident_problem(&snake).or_else(|| names::ident_problem(&camel)) {
+        if let Some(problem) = names::ident_problem(&snake).or_else(|| names::ident_problem(&camel))
+        {
             d.push(
                 Diagnostic::error(
                     "bad-operation-name",
                     name.loc,
-                    format!("operation `{}` cannot name a Rust method: {problem}", name.value),
+                    format!(
+                        "operation `{}` cannot name a Rust method: {problem}",
+                        name.value
+                    ),
                 )
                 .with_help("rename the operation to start with a letter, e.g. `query_users`"),
             );
             continue;
         }
-        for (seen, derived, what) in [(&mut by_snake, snake, "method"), (&mut by_camel, camel, "variant")] {
+        for (seen, derived, what) in [
+            (&mut by_snake, snake, "method"),
+            (&mut by_camel, camel, "variant"),
+        ] {
             if let Some(first) = seen.get(&derived) {
                 d.push(
                     Diagnostic::error(
@@ -64,7 +74,10 @@ fn operation_names(ops: &Operations, d: &mut Diagnostics) {
                             first.value, name.value
                         ),
                     )
-                    .with_help(format!("rename one of them (the other is at {})", first.loc)),
+                    .with_help(format!(
+                        "rename one of them (the other is at {})",
+                        first.loc
+                    )),
                 );
             } else {
                 seen.insert(derived, name);
@@ -106,7 +119,10 @@ fn model_names(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
                 d.push(Diagnostic::warning(
                     "enum-input",
                     name.loc,
-                    format!("input model `{}` is an enum: payload routing needs an object", name.value),
+                    format!(
+                        "input model `{}` is an enum: payload routing needs an object",
+                        name.value
+                    ),
                 ));
             }
         }
@@ -120,7 +136,10 @@ fn definition_names(contract: &Contract, d: &mut Diagnostics) {
             d.push(Diagnostic::error(
                 "bad-model-name",
                 model.name.loc,
-                format!("definition `{}` cannot be a Rust type name", model.name.value),
+                format!(
+                    "definition `{}` cannot be a Rust type name",
+                    model.name.value
+                ),
             ));
         }
         generated.insert(model.name.value.clone(), &model.name);
@@ -134,14 +153,20 @@ fn definition_names(contract: &Contract, d: &mut Diagnostics) {
                 d.push(Diagnostic::error(
                     "bad-field-name",
                     field.name.loc,
-                    format!("field `{}` cannot be a Rust field name: {problem}", field.name.value),
+                    format!(
+                        "field `{}` cannot be a Rust field name: {problem}",
+                        field.name.value
+                    ),
                 ));
             } else if let Some(first) = field_names.get(&snake) {
                 d.push(
                     Diagnostic::error(
                         "name-collision",
                         field.name.loc,
-                        format!("fields `{}` and `{}` both become `{snake}`", first.value, field.name.value),
+                        format!(
+                            "fields `{}` and `{}` both become `{snake}`",
+                            first.value, field.name.value
+                        ),
                     )
                     .with_help("rename one of them"),
                 );
@@ -156,13 +181,19 @@ fn definition_names(contract: &Contract, d: &mut Diagnostics) {
                         d.push(Diagnostic::error(
                             "bad-enum-value",
                             v.loc,
-                            format!("enum value `{}` cannot be a Rust variant: {problem}", v.value),
+                            format!(
+                                "enum value `{}` cannot be a Rust variant: {problem}",
+                                v.value
+                            ),
                         ));
                     } else if let Some(first) = variants.insert(camel.clone(), v) {
                         d.push(Diagnostic::error(
                             "name-collision",
                             v.loc,
-                            format!("enum values `{}` and `{}` both become `{camel}`", first.value, v.value),
+                            format!(
+                                "enum values `{}` and `{}` both become `{camel}`",
+                                first.value, v.value
+                            ),
                         ));
                     }
                 }
@@ -172,7 +203,10 @@ fn definition_names(contract: &Contract, d: &mut Diagnostics) {
                     d.push(Diagnostic::error(
                         "name-collision",
                         field.name.loc,
-                        format!("the enum generated for `{}` is named `{name}`, like the model at {}", field.name.value, first.loc),
+                        format!(
+                            "the enum generated for `{}` is named `{name}`, like the model at {}",
+                            field.name.value, first.loc
+                        ),
                     ));
                 }
             }
@@ -185,17 +219,23 @@ pub fn topic_problem(topic: &str) -> Option<String> {
     let parts: Vec<&str> = topic.split('.').collect();
     let kebab = |s: &str| {
         !s.is_empty()
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.starts_with('-')
             && !s.ends_with('-')
     };
     match parts[..] {
         ["onex", kind, producer, event, version] => {
             if !["cmd", "evt", "dlq", "intent", "snapshot"].contains(&kind) {
-                Some(format!("kind `{kind}` is not one of cmd, evt, dlq, intent, snapshot"))
+                Some(format!(
+                    "kind `{kind}` is not one of cmd, evt, dlq, intent, snapshot"
+                ))
             } else if !kebab(producer) || !kebab(event) {
                 Some("producer and event must be lower-case kebab-case".into())
-            } else if !version.strip_prefix('v').is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())) {
+            } else if !version
+                .strip_prefix('v')
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            {
                 Some(format!("version `{version}` must be `v<N>`"))
             } else {
                 None
@@ -213,9 +253,14 @@ fn topics(contract: &Contract, d: &mut Diagnostics) {
                 Diagnostic::warning(
                     "topic-name",
                     topic.loc,
-                    format!("topic `{}` does not follow the ONEX topic rule: {problem}", topic.value),
+                    format!(
+                        "topic `{}` does not follow the ONEX topic rule: {problem}",
+                        topic.value
+                    ),
                 )
-                .with_help("ONEX topics read `onex.<cmd|evt|dlq|intent|snapshot>.<producer>.<event>.v<N>`"),
+                .with_help(
+                    "ONEX topics read `onex.<cmd|evt|dlq|intent|snapshot>.<producer>.<event>.v<N>`",
+                ),
             );
         }
     }
@@ -228,8 +273,12 @@ fn io_rules(ops: &Operations, d: &mut Diagnostics) {
             "db" => {
                 let Some(sql) = &io.query_template else {
                     d.push(
-                        Diagnostic::error("io-config", io.loc, format!("db operation `{}` has no `query_template`", op.name.value))
-                            .with_help("add `query_template: SELECT … WHERE id = $1`"),
+                        Diagnostic::error(
+                            "io-config",
+                            io.loc,
+                            format!("db operation `{}` has no `query_template`", op.name.value),
+                        )
+                        .with_help("add `query_template: SELECT … WHERE id = $1`"),
                     );
                     continue;
                 };
@@ -238,20 +287,32 @@ fn io_rules(ops: &Operations, d: &mut Diagnostics) {
                         Diagnostic::error(
                             "sql-interpolation",
                             sql.loc,
-                            format!("`query_template` of `{}` interpolates `${{…}}` into SQL", op.name.value),
+                            format!(
+                                "`query_template` of `{}` interpolates `${{…}}` into SQL",
+                                op.name.value
+                            ),
                         )
-                        .with_help("use `$1`, `$2`, … placeholders and list the values in `query_params`"),
+                        .with_help(
+                            "use `$1`, `$2`, … placeholders and list the values in `query_params`",
+                        ),
                     );
                 }
                 let used = placeholders(&sql.value);
                 let max = used.iter().copied().max().unwrap_or(0);
-                let missing: Vec<String> = (1..=max).filter(|n| !used.contains(n)).map(|n| format!("${n}")).collect();
+                let missing: Vec<String> = (1..=max)
+                    .filter(|n| !used.contains(n))
+                    .map(|n| format!("${n}"))
+                    .collect();
                 if !missing.is_empty() {
                     d.push(
                         Diagnostic::error(
                             "sql-placeholders",
                             sql.loc,
-                            format!("`query_template` of `{}` skips {}", op.name.value, missing.join(", ")),
+                            format!(
+                                "`query_template` of `{}` skips {}",
+                                op.name.value,
+                                missing.join(", ")
+                            ),
                         )
                         .with_help("number placeholders $1..$n without gaps"),
                     );
@@ -273,14 +334,18 @@ fn io_rules(ops: &Operations, d: &mut Diagnostics) {
             }
             "http" => {
                 if let Some(method) = &io.method
-                    && ["POST", "PUT", "PATCH"].contains(&method.value.to_ascii_uppercase().as_str())
+                    && ["POST", "PUT", "PATCH"]
+                        .contains(&method.value.to_ascii_uppercase().as_str())
                     && io.body_template.is_none()
                 {
                     d.push(
                         Diagnostic::error(
                             "io-config",
                             method.loc,
-                            format!("`{}` operation `{}` has no `body_template`", method.value, op.name.value),
+                            format!(
+                                "`{}` operation `{}` has no `body_template`",
+                                method.value, op.name.value
+                            ),
                         )
                         .with_help("POST, PUT and PATCH send a body: add `body_template`"),
                     );
@@ -321,7 +386,9 @@ pub fn placeholders(sql: &str) -> Vec<usize> {
 
 fn retry_rules(ops: &Operations, d: &mut Diagnostics) {
     for op in &ops.operations {
-        let Some(policy) = &op.retry_policy else { continue };
+        let Some(policy) = &op.retry_policy else {
+            continue;
+        };
         let retries = policy.enabled != Some(false) && policy.max_retries.unwrap_or(0) > 0;
         if retries && op.idempotent == Some(false) {
             d.push(
@@ -337,7 +404,9 @@ fn retry_rules(ops: &Operations, d: &mut Diagnostics) {
 }
 
 fn routing(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
-    let Some(routing) = &contract.handler_routing else { return };
+    let Some(routing) = &contract.handler_routing else {
+        return;
+    };
     for (i, entry) in routing.handlers.iter().enumerate() {
         if entry.operation.is_none() && entry.event_model.is_none() {
             d.push(
@@ -352,8 +421,12 @@ fn routing(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
     }
     if !routing.handlers.is_empty() && routing.strategy.is_none() {
         d.push(
-            Diagnostic::warning("routing-strategy", routing.loc, "`handler_routing` has handlers but no `routing_strategy`; using `operation_match`")
-                .with_help("add `routing_strategy: operation_match` or `payload_type_match`"),
+            Diagnostic::warning(
+                "routing-strategy",
+                routing.loc,
+                "`handler_routing` has handlers but no `routing_strategy`; using `operation_match`",
+            )
+            .with_help("add `routing_strategy: operation_match` or `payload_type_match`"),
         );
     }
     let _ = ops;

@@ -490,9 +490,23 @@ mod tests {
     fn locations_are_one_based() {
         let doc = parse("a:\n  b: [1, two]\n").unwrap();
         let b = doc.get("a").unwrap().get("b").unwrap();
-        assert_eq!(b.loc, Loc { source: 0, line: 2, col: 6 });
+        assert_eq!(
+            b.loc,
+            Loc {
+                source: 0,
+                line: 2,
+                col: 6
+            }
+        );
         let items = b.as_seq().unwrap();
-        assert_eq!(items[1].loc, Loc { source: 0, line: 2, col: 10 });
+        assert_eq!(
+            items[1].loc,
+            Loc {
+                source: 0,
+                line: 2,
+                col: 10
+            }
+        );
         assert_eq!(items[0].scalar(), Some(Scalar::Int(1)));
         assert_eq!(items[1].as_str(), Some("two"));
     }
@@ -512,7 +526,14 @@ mod tests {
     fn duplicate_keys_are_all_reported() {
         let errs = parse("a: 1\nb: 2\na: 3\nb: 4\n").unwrap_err();
         assert_eq!(errs.len(), 2);
-        assert_eq!(errs[0].loc, Loc { source: 0, line: 3, col: 1 });
+        assert_eq!(
+            errs[0].loc,
+            Loc {
+                source: 0,
+                line: 3,
+                col: 1
+            }
+        );
         assert!(errs[0].message.contains("first defined at 1:1"));
     }
 
@@ -529,7 +550,11 @@ mod tests {
         assert!(parse(&deep).is_err());
         let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..9 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
             laughs.push_str(&format!(
                 "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
             ));

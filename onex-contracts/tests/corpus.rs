@@ -37,7 +37,8 @@ fn expected_kinds(corpus: &Path) -> Vec<(String, String)> {
             let rest = line.strip_prefix("- `")?;
             let (path, rest) = rest.split_once('`')?;
             let kind = rest.trim_start_matches(" |").split('|').next()?.trim();
-            (path.starts_with("valid/") && path.ends_with(".yaml")).then(|| (path.to_owned(), kind.to_owned()))
+            (path.starts_with("valid/") && path.ends_with(".yaml"))
+                .then(|| (path.to_owned(), kind.to_owned()))
         })
         .collect()
 }
@@ -58,7 +59,11 @@ fn kind_name(kind: DocumentKind) -> &'static str {
 fn every_valid_file_loads_without_errors_and_has_the_indexed_kind() {
     let Some(corpus) = corpus() else { return };
     let kinds = expected_kinds(&corpus);
-    assert!(kinds.len() >= 45, "INDEX.md lists {} valid files", kinds.len());
+    assert!(
+        kinds.len() >= 45,
+        "INDEX.md lists {} valid files",
+        kinds.len()
+    );
     let mut failures = Vec::new();
     for (rel, expected) in &kinds {
         let path = corpus.join(rel);
@@ -71,7 +76,10 @@ fn every_valid_file_loads_without_errors_and_has_the_indexed_kind() {
             continue;
         };
         if kind_name(contract.kind) != expected {
-            failures.push(format!("{rel}: kind {:?}, INDEX.md says {expected}", contract.kind));
+            failures.push(format!(
+                "{rel}: kind {:?}, INDEX.md says {expected}",
+                contract.kind
+            ));
         }
         if let Some(kind) = contract.node_kind() {
             let ops = loaded.operations.as_ref().expect("node contracts lower");
@@ -80,7 +88,12 @@ fn every_valid_file_loads_without_errors_and_has_the_indexed_kind() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -88,19 +101,31 @@ fn every_node_file_is_indexed() {
     let Some(corpus) = corpus() else { return };
     let kinds = expected_kinds(&corpus);
     for file in yaml_files(&corpus.join("valid/nodes")) {
-        let rel = format!("valid/nodes/{}", file.file_name().unwrap().to_string_lossy());
-        assert!(kinds.iter().any(|(p, _)| *p == rel), "{rel} missing from INDEX.md");
+        let rel = format!(
+            "valid/nodes/{}",
+            file.file_name().unwrap().to_string_lossy()
+        );
+        assert!(
+            kinds.iter().any(|(p, _)| *p == rel),
+            "{rel} missing from INDEX.md"
+        );
     }
 }
 
 #[test]
 fn include_is_merged() {
     let Some(corpus) = corpus() else { return };
-    let loaded = load_file(&corpus.join("valid/includes/contract_with_include.yaml"), "contract_with_include.yaml");
+    let loaded = load_file(
+        &corpus.join("valid/includes/contract_with_include.yaml"),
+        "contract_with_include.yaml",
+    );
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let contract = loaded.contract.unwrap();
     let routing = contract.root.get("routing").expect("routing");
-    assert!(routing.get("default_handler").is_some(), "included mapping merged: {routing:?}");
+    assert!(
+        routing.get("default_handler").is_some(),
+        "included mapping merged: {routing:?}"
+    );
     assert_eq!(routing.loc.source, 1, "included nodes remember their file");
     assert_eq!(loaded.sources.len(), 2);
     assert_eq!(loaded.sources[1].display, "subcontracts/routing.yaml");
@@ -111,23 +136,64 @@ fn invalid_includes_fail_with_the_expected_error() {
     let Some(corpus) = corpus() else { return };
     let cases = [
         // The cycle is reported at the `!include` that closes it, in the file that holds it.
-        ("circular_a.yaml", "circular_b.yaml", "include-cycle", "circular include: circular_a.yaml → circular_b.yaml → circular_a.yaml"),
-        ("circular_b.yaml", "circular_a.yaml", "include-cycle", "circular include: circular_b.yaml → circular_a.yaml → circular_b.yaml"),
-        ("self_reference.yaml", "self_reference.yaml", "include-cycle", "circular include: self_reference.yaml → self_reference.yaml"),
-        ("path_traversal.yaml", "path_traversal.yaml", "include-security", "path traversal is not allowed"),
-        ("absolute_path.yaml", "absolute_path.yaml", "include-security", "absolute paths are not allowed"),
-        ("missing_include.yaml", "missing_include.yaml", "include-not-found", "include file not found: `nonexistent_file.yaml`"),
+        (
+            "circular_a.yaml",
+            "circular_b.yaml",
+            "include-cycle",
+            "circular include: circular_a.yaml → circular_b.yaml → circular_a.yaml",
+        ),
+        (
+            "circular_b.yaml",
+            "circular_a.yaml",
+            "include-cycle",
+            "circular include: circular_b.yaml → circular_a.yaml → circular_b.yaml",
+        ),
+        (
+            "self_reference.yaml",
+            "self_reference.yaml",
+            "include-cycle",
+            "circular include: self_reference.yaml → self_reference.yaml",
+        ),
+        (
+            "path_traversal.yaml",
+            "path_traversal.yaml",
+            "include-security",
+            "path traversal is not allowed",
+        ),
+        (
+            "absolute_path.yaml",
+            "absolute_path.yaml",
+            "include-security",
+            "absolute paths are not allowed",
+        ),
+        (
+            "missing_include.yaml",
+            "missing_include.yaml",
+            "include-not-found",
+            "include file not found: `nonexistent_file.yaml`",
+        ),
     ];
     let dir = corpus.join("invalid/includes");
-    assert_eq!(yaml_files(&dir).len(), cases.len(), "every invalid file has a case");
+    assert_eq!(
+        yaml_files(&dir).len(),
+        cases.len(),
+        "every invalid file has a case"
+    );
     for (file, reported_in, code, message) in cases {
         let loaded = load_file(&dir.join(file), file);
         let errors: Vec<_> = loaded.errors().collect();
         assert_eq!(errors.len(), 1, "{file}: {errors:#?}");
         assert_eq!(errors[0].code, code, "{file}");
-        assert!(errors[0].message.contains(message), "{file}: {}", errors[0].message);
+        assert!(
+            errors[0].message.contains(message),
+            "{file}: {}",
+            errors[0].message
+        );
         assert_eq!(errors[0].loc.line, 5, "{file}: the `!include` line");
         let rendered = loaded.render(errors[0]);
-        assert!(rendered.starts_with(&format!("{reported_in}:5:")), "{file}: {rendered}");
+        assert!(
+            rendered.starts_with(&format!("{reported_in}:5:")),
+            "{file}: {rendered}"
+        );
     }
 }

@@ -1,1 +1,15 @@
-//! onex macros.
+//! Attribute macros that declare ONEX nodes from their YAML contracts.
+//!
+//! Use them through `onex-runtime`, which re-exports them and holds everything the
+//! generated code needs. Each entry point is a thin call into `onex-codegen`.
+
+use proc_macro::TokenStream;
+
+/// Declares an EFFECT node from its contract: `#[effect_node(contract = "contract.yaml")]`.
+///
+/// See the `onex_runtime` crate documentation for the generated API.
+#[proc_macro_attribute]
+pub fn effect_node(args: TokenStream, item: TokenStream) -> TokenStream {
+    onex_codegen::expand_effect_node(args.into(), item.into(), onex_codegen::CallSite::capture())
+        .into()
+}

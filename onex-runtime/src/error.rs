@@ -251,9 +251,13 @@ enum ContextLayout {
 /// assert_eq!(back, err);
 /// assert_eq!(back.correlation_id(), Some(id));
 /// ```
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct OnexError {
+#[derive(Clone, PartialEq, thiserror::Error)]
+#[error("{}: {}", .0.code, .0.message)]
+pub struct OnexError(Box<Inner>);
+
+/// The fields of an [`OnexError`], boxed so that `Result<_, OnexError>` stays small.
+#[derive(Clone, Debug, PartialEq)]
+struct Inner {
     code: ErrorCode,
     message: String,
     correlation_id: Option<Uuid>,
@@ -263,11 +267,24 @@ pub struct OnexError {
     layout: ContextLayout,
 }
 
+impl fmt::Debug for OnexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnexError")
+            .field("code", &self.0.code)
+            .field("message", &self.0.message)
+            .field("correlation_id", &self.0.correlation_id)
+            .field("timestamp", &self.0.timestamp)
+            .field("context", &self.0.context)
+            .field("status", &self.0.status)
+            .finish()
+    }
+}
+
 impl OnexError {
     /// A new error with the given code and message, timestamped now, without correlation id
     /// or context.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        OnexError {
+        OnexError(Box::new(Inner {
             code,
             message: message.into(),
             correlation_id: None,
@@ -275,7 +292,7 @@ impl OnexError {
             context: Map::new(),
             status: "error".to_owned(),
             layout: ContextLayout::Nested { extra: Map::new() },
-        }
+        }))
     }
 
     /// A [`ErrorCode::Validation`] error: a value broke a model constraint.
@@ -315,45 +332,45 @@ impl OnexError {
     /// Sets the correlation id (replacing any previous one).
     #[must_use]
     pub fn with_correlation_id(mut self, correlation_id: Uuid) -> Self {
-        self.correlation_id = Some(correlation_id);
+        self.0.correlation_id = Some(correlation_id);
         self
     }
 
     /// Adds (or replaces) one entry of the caller's context.
     #[must_use]
     pub fn with_context(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.context.insert(key.into(), value.into());
+        self.0.context.insert(key.into(), value.into());
         self
     }
 
     /// The error code.
     pub fn code(&self) -> &ErrorCode {
-        &self.code
+        &self.0.code
     }
 
     /// The human-readable message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The correlation id of the request that failed, if known.
     pub fn correlation_id(&self) -> Option<Uuid> {
-        self.correlation_id
+        self.0.correlation_id
     }
 
     /// The caller's context (on the wire: `context.context`).
     pub fn context(&self) -> &Map<String, Value> {
-        &self.context
+        &self.0.context
     }
 
     /// When the error was created (microsecond precision, UTC).
     pub fn timestamp(&self) -> DateTime<Utc> {
-        self.timestamp
+        self.0.timestamp
     }
 
     /// The ONEX status string (`"error"` unless read from the wire with another status).
     pub fn status(&self) -> &str {
-        &self.status
+        &self.0.status
     }
 }
 
@@ -370,21 +387,21 @@ struct WireOut<'a> {
 
 impl Serialize for OnexError {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let context = match &self.layout {
-            ContextLayout::Flat => self.context.clone(),
+        let context = match &self.0.layout {
+            ContextLayout::Flat => self.0.context.clone(),
             ContextLayout::Nested { extra } => {
                 let mut outer = extra.clone();
-                outer.insert("context".to_owned(), Value::Object(self.context.clone()));
+                outer.insert("context".to_owned(), Value::Object(self.0.context.clone()));
                 outer
             }
         };
-        let code = self.code.as_str();
+        let code = self.0.code.as_str();
         WireOut {
-            message: &self.message,
+            message: &self.0.message,
             error_code: (!code.is_empty()).then_some(code),
-            status: &self.status,
-            correlation_id: self.correlation_id,
-            timestamp: format_timestamp(&self.timestamp),
+            status: &self.0.status,
+            correlation_id: self.0.correlation_id,
+            timestamp: format_timestamp(&self.0.timestamp),
             context,
         }
         .serialize(serializer)
@@ -424,7 +441,7 @@ impl<'de> Deserialize<'de> for OnexError {
             }
             None => (outer, ContextLayout::Flat),
         };
-        Ok(OnexError {
+        Ok(OnexError(Box::new(Inner {
             code: ErrorCode::from(wire.error_code.as_deref().unwrap_or("")),
             message: wire.message,
             correlation_id: wire.correlation_id,
@@ -432,7 +449,7 @@ impl<'de> Deserialize<'de> for OnexError {
             context,
             status: wire.status.unwrap_or_else(|| "error".to_owned()),
             layout,
-        })
+        })))
     }
 }
 

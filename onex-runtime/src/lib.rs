@@ -1,10 +1,73 @@
-//! onex: ONEX nodes declared from their YAML contracts at compile time.
-#![doc = "(crate docs are completed in a later step)"]
+//! **onex**: ONEX nodes declared from their YAML contracts at compile time.
+//!
+//! An ONEX node is described by a YAML contract. `#[effect_node(contract = "…")]` reads it
+//! while your crate compiles and generates, next to your struct, the typed models, an
+//! operation enum, input/output enums in the ONEX wire form, a handler trait with one method
+//! per operation, and the dispatch code. A contract mistake is a compile error naming the
+//! YAML file, line and column; a forgotten operation is rustc's own "missing trait item".
+//!
+//! ```
+//! use onex_runtime::{effect_node, EffectContext, EffectNode, OnexError};
+//!
+//! #[effect_node(contract = "contracts/greeter.yaml", relative_to = manifest)]
+//! pub struct Greeter;
+//!
+//! impl GreeterHandler for Greeter {
+//!     async fn greet(&self, _ctx: &EffectContext, input: greeter::ModelGreeting)
+//!         -> Result<greeter::ModelReply, OnexError> {
+//!         Ok(greeter::ModelReply { text: format!("Hello, {}!", input.name) })
+//!     }
+//!     async fn farewell(&self, _ctx: &EffectContext, input: greeter::ModelGreeting)
+//!         -> Result<greeter::ModelReply, OnexError> {
+//!         Ok(greeter::ModelReply { text: format!("Goodbye, {}!", input.name) })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let request = br#"{"payload": {"operation": "greet", "name": "Ada"},
+//!                    "envelope_id": "2d0f8c74-7c58-4e41-9f20-3b4c5d6e7f80",
+//!                    "envelope_timestamp": "2026-11-20T12:30:45Z"}"#;
+//! let reply = Greeter.process_json(request).await.unwrap();
+//! assert_eq!(reply.payload["text"], "Hello, Ada!");
+//! assert_eq!(GreeterOperation::ALL.len(), 2);
+//! assert_eq!(<Greeter as EffectNode>::CONTRACT.name, "greeter");
+//!
+//! // Bad input is a typed error, never a panic.
+//! let empty = br#"{"payload": {"operation": "greet", "name": ""},
+//!                  "envelope_id": "2d0f8c74-7c58-4e41-9f20-3b4c5d6e7f80",
+//!                  "envelope_timestamp": "2026-11-20T12:30:45Z"}"#;
+//! let err = Greeter.process_json(empty).await.unwrap_err();
+//! assert_eq!(err.code().as_str(), "ONEX_CORE_006_VALIDATION_ERROR");
+//! # }
+//! ```
+//!
+//! # Generated names
+//!
+//! For `#[effect_node] pub struct PostgresAdapter` (names from your struct's identifier):
+//!
+//! | item | what it is |
+//! |---|---|
+//! | `postgres_adapter` (module) | models from `definitions`, `CONTRACT`, topic constants |
+//! | `PostgresAdapterOperation` | `Copy` enum of operations: `as_str()`, `FromStr`, `ALL` |
+//! | `PostgresAdapterInput` / `PostgresAdapterOutput` | one variant per operation, ONEX wire form |
+//! | `PostgresAdapterHandler` | the trait you implement: one `async fn` per operation |
+//! | `impl EffectNode for PostgresAdapter` | `dispatch`, `process`, `process_json`, `CONTRACT` |
+//!
+//! # Paths
+//!
+//! `contract = "x.yaml"` is relative to the source file holding the attribute (like
+//! `include_str!`); `relative_to = manifest` makes it relative to `CARGO_MANIFEST_DIR`.
+//! Absolute paths are rejected. Every file read is tracked, so editing the YAML rebuilds.
+//! `crate = path` points generated code at a re-export of this crate.
 
 mod context;
 mod envelope;
 mod error;
 mod node;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 
 pub use context::EffectContext;
 pub use envelope::{Envelope, EnvelopeMetadata, SemVer};
@@ -13,3 +76,7 @@ pub use node::{
     ContractInfo, EffectNode, NodeInput, NodeKind, NodeOutput, OperationInfo, RoutingStrategy,
     Version,
 };
+#[cfg(feature = "macros")]
+pub use onex_macros::effect_node;
+/// Untyped JSON, the payload type of operations whose contract names no model.
+pub use serde_json::Value as JsonValue;

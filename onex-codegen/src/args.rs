@@ -1,0 +1,120 @@
+//! Macro arguments (`contract = "…"`, `relative_to = …`, `crate = …`, `derive(…)`, `strict`).
+
+use darling::FromMeta;
+use darling::ast::NestedMeta;
+use proc_macro2::TokenStream;
+
+/// Where a relative contract path is resolved from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RelativeTo {
+    /// The source file holding the attribute (like `include_str!`). The default.
+    #[default]
+    File,
+    /// The crate's `CARGO_MANIFEST_DIR`.
+    Manifest,
+}
+
+impl FromMeta for RelativeTo {
+    fn from_string(value: &str) -> darling::Result<Self> {
+        match value {
+            "file" => Ok(RelativeTo::File),
+            "manifest" => Ok(RelativeTo::Manifest),
+            other => {
+                Err(darling::Error::unknown_value(other).with_span(&proc_macro2::Span::call_site()))
+            }
+        }
+    }
+
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        match expr {
+            syn::Expr::Path(p) if p.path.get_ident().is_some() => {
+                let word = p
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                Self::from_string(&word).map_err(|_| {
+                    darling::Error::custom(format!(
+                        "unknown `relative_to` value `{word}`; use `file` or `manifest`"
+                    ))
+                    .with_span(expr)
+                })
+            }
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Self::from_string(&s.value()).map_err(|_| {
+                darling::Error::custom(format!(
+                    "unknown `relative_to` value `{}`; use `file` or `manifest`",
+                    s.value()
+                ))
+                .with_span(s)
+            }),
+            other => Err(
+                darling::Error::custom("`relative_to` is `file` or `manifest`").with_span(other),
+            ),
+        }
+    }
+}
+
+/// The parsed arguments of a node attribute.
+#[derive(Debug, FromMeta)]
+pub struct NodeArgs {
+    /// The contract path literal, as written.
+    pub contract: syn::LitStr,
+    /// How to resolve a relative path.
+    #[darling(default)]
+    pub relative_to: RelativeTo,
+    /// `crate = path`: where `onex_runtime` lives (for re-exporting crates).
+    #[darling(rename = "crate")]
+    pub krate: Option<syn::Path>,
+    /// Extra derives for the generated input/output enums.
+    #[darling(default)]
+    pub derive: darling::util::PathList,
+    /// Fingerprint drift is an error instead of a warning.
+    #[darling(default)]
+    pub strict: bool,
+}
+
+/// Parses the attribute's arguments, collecting every problem (unknown keys with suggestions).
+///
+/// When some argument is wrong but `contract = "…"` is readable, the contract is returned
+/// too (with defaults for the rest), so the expansion still happens and one mistake does
+/// not cascade into errors about missing generated items.
+pub fn parse(args: TokenStream) -> (Option<NodeArgs>, Option<syn::Error>) {
+    let metas = match NestedMeta::parse_meta_list(args) {
+        Ok(metas) => metas,
+        Err(e) => {
+            let e = syn::Error::new(
+                e.span(),
+                format!("{e}; expected `contract = \"path.yaml\"`"),
+            );
+            return (None, Some(e));
+        }
+    };
+    match NodeArgs::from_list(&metas) {
+        Ok(args) => (Some(args), None),
+        Err(e) => {
+            let contract = metas.iter().find_map(|m| match m {
+                NestedMeta::Meta(syn::Meta::NameValue(nv)) if nv.path.is_ident("contract") => {
+                    match &nv.value {
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => Some(s.clone()),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            });
+            let recovered = contract.map(|contract| NodeArgs {
+                contract,
+                relative_to: RelativeTo::File,
+                krate: None,
+                derive: darling::util::PathList::default(),
+                strict: false,
+            });
+            (recovered, Some(e.into()))
+        }
+    }
+}
