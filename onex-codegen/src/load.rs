@@ -8,8 +8,9 @@ use std::time::SystemTime;
 use onex_contracts::Loaded;
 
 type Stamp = Vec<(PathBuf, Option<SystemTime>)>;
+type Cache = BTreeMap<(PathBuf, String), (Stamp, Arc<Loaded>)>;
 
-static CACHE: Mutex<BTreeMap<(PathBuf, String), (Stamp, Arc<Loaded>)>> =
+static CACHE: Mutex<Cache> =
     Mutex::new(BTreeMap::new());
 
 fn stamp(loaded: &Loaded) -> Stamp {

@@ -363,7 +363,16 @@ fn field(
             }
             Some(DefaultValue::Factory(factory))
         }
-        (Some(_), None) => node.get("default").map(|v| DefaultValue::Value(to_json(v))),
+        (Some(_), None) => node.get("default").map(|v| {
+            let value = to_json(v);
+            if let Some(problem) = default_problem(&ty, &value) {
+                d.push(
+                    Diagnostic::error("bad-default", v.loc, format!("`default` of `{}` {problem}", name.value))
+                        .with_help("make the default a value of the field's `type`"),
+                );
+            }
+            DefaultValue::Value(value)
+        }),
         (None, None) => None,
     };
     let constraints = constraints(&f, &ty, d);
@@ -643,6 +652,46 @@ fn collect_refs<'a>(ty: &'a TypeExpr, out: &mut Vec<&'a Spanned<String>>) {
         TypeExpr::Ref(r) => out.push(r),
         TypeExpr::Array(inner) | TypeExpr::Map(inner) => collect_refs(inner, out),
         _ => {}
+    }
+}
+
+/// Why a literal default does not fit a type, if it does not (`null` fits every type: it
+/// makes the field optional).
+pub fn default_problem(ty: &TypeExpr, value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value as J;
+    let fits = match (ty, value) {
+        (_, J::Null) | (TypeExpr::Any, _) => true,
+        (TypeExpr::String, J::String(_)) => true,
+        (TypeExpr::Integer, J::Number(n)) => n.is_i64(),
+        (TypeExpr::Number, J::Number(_)) | (TypeExpr::Boolean, J::Bool(_)) => true,
+        (TypeExpr::Enum { values, .. }, J::String(s)) => {
+            if !values.iter().any(|v| v.value == *s) {
+                let all: Vec<&str> = values.iter().map(|v| v.value.as_str()).collect();
+                return Some(format!("is `{s}`, which is not one of {}", all.join(", ")));
+            }
+            true
+        }
+        (TypeExpr::Array(inner), J::Array(items)) => return items.iter().find_map(|i| default_problem(inner, i)),
+        (TypeExpr::Map(inner), J::Object(entries)) => return entries.values().find_map(|i| default_problem(inner, i)),
+        // Defaults of dates and referenced models are not supported as literals.
+        _ => false,
+    };
+    (!fits).then(|| format!("does not fit its type ({value} for {})", type_name(ty)))
+}
+
+fn type_name(ty: &TypeExpr) -> &'static str {
+    match ty {
+        TypeExpr::String => "string",
+        TypeExpr::Integer => "integer",
+        TypeExpr::Number => "number",
+        TypeExpr::Boolean => "boolean",
+        TypeExpr::Uuid => "uuid (use `default_factory: uuid4`)",
+        TypeExpr::DateTime => "datetime (use `default_factory: datetime.now`)",
+        TypeExpr::Any => "any",
+        TypeExpr::Array(_) => "array",
+        TypeExpr::Map(_) => "object",
+        TypeExpr::Ref(_) => "a model reference (literal defaults are not supported)",
+        TypeExpr::Enum { .. } => "enum",
     }
 }
 

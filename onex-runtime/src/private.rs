@@ -119,6 +119,8 @@ impl<T> Length for Vec<T> {
 macro_rules! bound {
     ($name:ident, $op:tt, $word:literal) => {
         #[doc = concat!("`", stringify!($name), "` constraint.")]
+        // Negated on purpose: NaN compares false, so it fails every bound.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
         pub fn $name(violations: &mut Violations, path: &str, field: &str, value: f64, bound: f64) {
             if !(value $op bound) {
                 violations.push(path, field, format!(concat!("must be ", $word, " {}, found {}"), bound, value));
