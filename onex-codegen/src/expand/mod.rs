@@ -112,10 +112,8 @@ fn contract_info(ir: &NodeIr, rt: &Runtime) -> TokenStream {
         Routing::PayloadTypeMatch => quote!(#p::RoutingStrategy::PayloadTypeMatch),
         Routing::Single => quote!(#p::RoutingStrategy::Single),
     };
-    let kind = match node_type.to_ascii_uppercase().as_str() {
-        t if t.starts_with("COMPUTE") => quote!(#p::NodeKind::Compute),
-        _ => quote!(#p::NodeKind::Effect),
-    };
+    // The macro checked that the contract's kind is the node's kind.
+    let kind = quote!(#p::NodeKind::Effect);
     let ops = ir.ops.iter().map(|op| {
         let (n, i, o) = (&op.name, op.input.wire_name(), op.output.wire_name());
         let d = op.description.clone().unwrap_or_default();
