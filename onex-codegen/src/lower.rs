@@ -8,8 +8,13 @@ use onex_contracts::schema::ModelDef;
 use proc_macro2::{Ident, Span};
 
 /// A Rust identifier from a derived name (`r#` for keywords).
+///
+/// Validation rejects names that cannot be identifiers before expansion; should one slip
+/// through, a placeholder is used instead of panicking (the macro never panics).
 pub fn ident(name: &str, span: Span) -> Ident {
-    if names::is_keyword(name) {
+    if names::ident_problem(name).is_some() {
+        Ident::new("__onex_invalid_name", span)
+    } else if names::is_keyword(name) {
         Ident::new_raw(name, span)
     } else {
         Ident::new(name, span)

@@ -367,8 +367,12 @@ fn field(
             let value = to_json(v);
             if let Some(problem) = default_problem(&ty, &value) {
                 d.push(
-                    Diagnostic::error("bad-default", v.loc, format!("`default` of `{}` {problem}", name.value))
-                        .with_help("make the default a value of the field's `type`"),
+                    Diagnostic::error(
+                        "bad-default",
+                        v.loc,
+                        format!("`default` of `{}` {problem}", name.value),
+                    )
+                    .with_help("make the default a value of the field's `type`"),
                 );
             }
             DefaultValue::Value(value)
@@ -544,6 +548,18 @@ fn constraints(f: &Fields<'_>, ty: &TypeExpr, d: &mut Diagnostics) -> Constraint
         max_length: len(d, "max_length", "maxLength"),
         pattern: f.str("pattern", d),
     };
+    for b in [&c.ge, &c.le, &c.gt, &c.lt].into_iter().flatten() {
+        if !b.value.is_finite() {
+            d.push(
+                Diagnostic::error(
+                    "bad-constraint",
+                    b.loc,
+                    format!("bound {} is not a finite number", b.value),
+                )
+                .with_help("leave the bound out instead of using infinity or NaN"),
+            );
+        }
+    }
     let numeric = matches!(ty, TypeExpr::Integer | TypeExpr::Number);
     let sized = matches!(ty, TypeExpr::String | TypeExpr::Array(_));
     for (bound, name) in [(&c.ge, "ge"), (&c.le, "le"), (&c.gt, "gt"), (&c.lt, "lt")] {
@@ -671,8 +687,12 @@ pub fn default_problem(ty: &TypeExpr, value: &serde_json::Value) -> Option<Strin
             }
             true
         }
-        (TypeExpr::Array(inner), J::Array(items)) => return items.iter().find_map(|i| default_problem(inner, i)),
-        (TypeExpr::Map(inner), J::Object(entries)) => return entries.values().find_map(|i| default_problem(inner, i)),
+        (TypeExpr::Array(inner), J::Array(items)) => {
+            return items.iter().find_map(|i| default_problem(inner, i));
+        }
+        (TypeExpr::Map(inner), J::Object(entries)) => {
+            return entries.values().find_map(|i| default_problem(inner, i));
+        }
         // Defaults of dates and referenced models are not supported as literals.
         _ => false,
     };

@@ -143,8 +143,12 @@ fn definition_names(contract: &Contract, d: &mut Diagnostics) {
             ));
         }
         generated.insert(model.name.value.clone(), &model.name);
-        let ModelShape::Object(fields) = &model.shape else {
-            continue;
+        let fields = match &model.shape {
+            ModelShape::Object(fields) => fields,
+            ModelShape::Enum(values) => {
+                enum_variants(values, d);
+                continue;
+            }
         };
         let mut field_names: BTreeMap<String, &crate::read::Spanned<String>> = BTreeMap::new();
         for field in fields {
@@ -174,28 +178,16 @@ fn definition_names(contract: &Contract, d: &mut Diagnostics) {
                 field_names.insert(snake, &field.name);
             }
             if let TypeExpr::Enum { name, values } = &field.ty {
-                let mut variants: BTreeMap<String, &crate::read::Spanned<String>> = BTreeMap::new();
-                for v in values {
-                    let camel = names::camel(&v.value);
-                    if let Some(problem) = names::ident_problem(&camel) {
-                        d.push(Diagnostic::error(
-                            "bad-enum-value",
-                            v.loc,
-                            format!(
-                                "enum value `{}` cannot be a Rust variant: {problem}",
-                                v.value
-                            ),
-                        ));
-                    } else if let Some(first) = variants.insert(camel.clone(), v) {
-                        d.push(Diagnostic::error(
-                            "name-collision",
-                            v.loc,
-                            format!(
-                                "enum values `{}` and `{}` both become `{camel}`",
-                                first.value, v.value
-                            ),
-                        ));
-                    }
+                enum_variants(values, d);
+                if !names::is_type_name(name) {
+                    d.push(
+                        Diagnostic::error(
+                            "bad-model-name",
+                            field.name.loc,
+                            format!("the enum of `{}` would be named `{name}`, which cannot be a Rust type name", field.name.value),
+                        )
+                        .with_help("set `enum_class` to an identifier such as `EnumSeverity`"),
+                    );
                 }
                 if let Some(first) = generated.get(name)
                     && contract.definition(name).is_some()
@@ -210,6 +202,32 @@ fn definition_names(contract: &Contract, d: &mut Diagnostics) {
                     ));
                 }
             }
+        }
+    }
+}
+
+fn enum_variants(values: &[crate::read::Spanned<String>], d: &mut Diagnostics) {
+    let mut variants: BTreeMap<String, &crate::read::Spanned<String>> = BTreeMap::new();
+    for v in values {
+        let camel = names::camel(&v.value);
+        if let Some(problem) = names::ident_problem(&camel) {
+            d.push(Diagnostic::error(
+                "bad-enum-value",
+                v.loc,
+                format!(
+                    "enum value `{}` cannot be a Rust variant: {problem}",
+                    v.value
+                ),
+            ));
+        } else if let Some(first) = variants.insert(camel.clone(), v) {
+            d.push(Diagnostic::error(
+                "name-collision",
+                v.loc,
+                format!(
+                    "enum values `{}` and `{}` both become `{camel}`",
+                    first.value, v.value
+                ),
+            ));
         }
     }
 }
