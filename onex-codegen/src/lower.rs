@@ -163,7 +163,10 @@ pub fn lower(node: &Ident, contract: &Contract, ops: &Operations, fingerprint: S
             .node_version
             .as_ref()
             .map_or(contract_version, |n| v(Some(n.value))),
-        description: contract.description.clone().unwrap_or_default(),
+        description: contract
+            .description
+            .as_deref()
+            .map_or_else(String::new, |d| d.trim().to_owned()),
         fingerprint,
         declared_fingerprint: contract.fingerprint.as_ref().map(|f| f.value.clone()),
         subscribe: contract

@@ -290,8 +290,19 @@ pub fn parse(src: &str) -> Result<Node, Vec<YamlError>> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(src) {
         let (event, span) = event.map_err(|e| {
+            // The parser reports errors at end of input one line past the last line.
+            let mut loc = loc_of(*e.marker());
+            let lines = u32::try_from(src.lines().count().max(1)).unwrap_or(u32::MAX);
+            if loc.line > lines {
+                loc = Loc {
+                    source: 0,
+                    line: lines,
+                    col: u32::try_from(src.lines().last().map_or(0, |l| l.chars().count()) + 1)
+                        .unwrap_or(u32::MAX),
+                };
+            }
             vec![YamlError {
-                loc: loc_of(*e.marker()),
+                loc,
                 message: e.info().to_owned(),
             }]
         })?;

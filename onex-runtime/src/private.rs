@@ -240,6 +240,16 @@ pub fn unsupported_operation<'a>(
         .with_context("supported", known)
 }
 
+/// A `payload_type` shared by several operations, with no `operation` field to choose one.
+pub fn shared_payload_type(payload_type: &str, operations: &[&str]) -> OnexError {
+    OnexError::invalid_input(format!(
+        "payload_type `{payload_type}` is the input of several operations ({}): the payload's `operation` field must name one",
+        operations.join(", ")
+    ))
+    .with_context("field", "operation")
+    .with_context("operations", operations.to_vec())
+}
+
 /// A `payload_type` that names no operation's input model.
 pub fn unknown_payload_type(payload_type: Option<&str>, known: &[&str]) -> OnexError {
     let message = match payload_type {

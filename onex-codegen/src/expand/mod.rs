@@ -69,18 +69,22 @@ fn module(ir: &NodeIr, rt: &Runtime) -> TokenStream {
     let module = &ir.names.module;
     let models = model::models(&ir.models, rt);
     let meta = &ir.meta;
-    let doc = format!(
-        " Models, topics and contract metadata of the `{}` contract {}.{}.{} (`{}`).",
+    let mut doc = format!(
+        "Models, topics and contract metadata of the `{}` contract {}.{}.{} (node `{}`).",
         meta.name,
         meta.contract_version.0,
         meta.contract_version.1,
         meta.contract_version.2,
         ir.names.node
     );
+    if !meta.description.is_empty() {
+        doc = format!("{}\n\n{doc}", meta.description);
+    }
+    let doc = docs(&doc);
     let info = contract_info(ir, rt);
     let topic_consts = topics(ir);
     quote! {
-        #[doc = #doc]
+        #doc
         #[allow(clippy::all, clippy::pedantic)]
         pub mod #module {
             #[allow(unused_imports)]
@@ -101,8 +105,17 @@ fn contract_info(ir: &NodeIr, rt: &Runtime) -> TokenStream {
     let m = &ir.meta;
     let (name, node_type, description, fingerprint) =
         (&m.name, &m.node_type, &m.description, &m.fingerprint);
-    let (c0, c1, c2) = m.contract_version;
-    let (n0, n1, n2) = m.node_version;
+    let lit = proc_macro2::Literal::u64_unsuffixed;
+    let (c0, c1, c2) = (
+        lit(m.contract_version.0),
+        lit(m.contract_version.1),
+        lit(m.contract_version.2),
+    );
+    let (n0, n1, n2) = (
+        lit(m.node_version.0),
+        lit(m.node_version.1),
+        lit(m.node_version.2),
+    );
     let declared = match &m.declared_fingerprint {
         Some(f) => quote!(::core::option::Option::Some(#f)),
         None => quote!(::core::option::Option::None),
@@ -211,7 +224,7 @@ fn operation_enum(ir: &NodeIr, rt: &Runtime) -> TokenStream {
             fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
                 match s {
                     #(#names => ::core::result::Result::Ok(Self::#variants),)*
-                    other => ::core::result::Result::Err(#p::unsupported_operation(other, Self::ALL.iter().map(|op| op.as_str()))),
+                    other => ::core::result::Result::Err(#p::unsupported_operation(other, ::core::iter::Iterator::map(Self::ALL.iter(), |op| op.as_str()))),
                 }
             }
         }
@@ -280,44 +293,73 @@ fn input_enum(ir: &NodeIr, rt: &Runtime, derives: &[syn::Path]) -> TokenStream {
                 let operation = #p::operation_field(&payload)?;
                 match operation.as_str() {
                     #(#arms)*
-                    other => ::core::result::Result::Err(#p::unsupported_operation(other, #op_ty::ALL.iter().map(|op| op.as_str()))),
+                    other => ::core::result::Result::Err(#p::unsupported_operation(other, ::core::iter::Iterator::map(#op_ty::ALL.iter(), |op| op.as_str()))),
                 }
             }}
         }
         Routing::PayloadTypeMatch => {
-            // Unique model names route by `payload_type`; shared ones need the `operation` field.
-            let mut arms = Vec::new();
-            let mut by_op = Vec::new();
+            // A model name used by one operation routes by `payload_type` alone; a name shared
+            // by several operations also needs the payload's `operation` field.
+            let mut groups: Vec<(&str, Vec<(&OpIr, &TokenStream)>)> = Vec::new();
             for (op, payload) in ir.ops.iter().zip(&payloads) {
-                let body = decode_op(op, payload);
-                let name = &op.name;
-                by_op.push(quote!(#name => #body,));
-                let shared = ir
-                    .ops
-                    .iter()
-                    .filter(|o| o.input.wire_name() == op.input.wire_name())
-                    .count()
-                    > 1;
-                if !shared {
-                    let w = op.input.wire_name();
-                    arms.push(quote!(::core::option::Option::Some(#w) => #body,));
+                match groups.iter_mut().find(|(w, _)| *w == op.input.wire_name()) {
+                    Some((_, ops)) => ops.push((op, payload)),
+                    None => groups.push((op.input.wire_name(), vec![(op, payload)])),
                 }
             }
+            let unsupported = quote!(other => ::core::result::Result::Err(#p::unsupported_operation(other, ::core::iter::Iterator::map(#op_ty::ALL.iter(), |op| op.as_str()))),);
+            let arms = groups.iter().map(|(wire, ops)| {
+                if let [(op, payload)] = ops[..] {
+                    let body = decode_op(op, payload);
+                    return quote!(::core::option::Option::Some(#wire) => #body,);
+                }
+                let names = ops.iter().map(|(op, _)| op.name.as_str());
+                let by_op = ops.iter().map(|(op, payload)| {
+                    let (name, body) = (&op.name, decode_op(op, payload));
+                    quote!(#name => #body,)
+                });
+                quote! {
+                    ::core::option::Option::Some(#wire) => match #p::operation_field(&payload) {
+                        ::core::result::Result::Ok(operation) => match operation.as_str() {
+                            #(#by_op)*
+                            #unsupported
+                        },
+                        ::core::result::Result::Err(_) => ::core::result::Result::Err(#p::shared_payload_type(#wire, &[#(#names),*])),
+                    },
+                }
+            });
+            let by_op = ir.ops.iter().zip(&payloads).map(|(op, payload)| {
+                let (name, body) = (&op.name, decode_op(op, payload));
+                quote!(#name => #body,)
+            });
+            let wires = groups.iter().map(|(w, _)| *w);
             quote! {{
                 match payload_type {
                     #(#arms)*
                     _ => match #p::operation_field(&payload) {
                         ::core::result::Result::Ok(operation) => match operation.as_str() {
                             #(#by_op)*
-                            other => ::core::result::Result::Err(#p::unsupported_operation(other, #op_ty::ALL.iter().map(|op| op.as_str()))),
+                            #unsupported
                         },
-                        ::core::result::Result::Err(_) => ::core::result::Result::Err(#p::unknown_payload_type(payload_type, &[#(#wire),*])),
+                        ::core::result::Result::Err(_) => ::core::result::Result::Err(#p::unknown_payload_type(payload_type, &[#(#wires),*])),
                     },
                 }
             }}
         }
     };
-    let encode_with_op = matches!(ir.routing, Routing::OperationMatch);
+    // The wire form carries `operation` when routing needs it: always for operation routing,
+    // and for payload-type routing when the model is shared by several operations.
+    let encode_with_op = ir.ops.iter().map(|op| match ir.routing {
+        Routing::OperationMatch => true,
+        Routing::PayloadTypeMatch => {
+            ir.ops
+                .iter()
+                .filter(|o| o.input.wire_name() == op.input.wire_name())
+                .count()
+                > 1
+        }
+        Routing::Single => false,
+    });
     let doc = format!(
         " An input envelope payload of `{}`: one variant per operation, decoded from the ONEX wire form.",
         ir.meta.name
@@ -399,7 +441,7 @@ fn output_enum(ir: &NodeIr, rt: &Runtime, derives: &[syn::Path]) -> TokenStream 
             fn decode(operation: &str, payload: #p::JsonValue) -> ::core::result::Result<Self, #p::OnexError> {
                 match operation {
                     #(#names => #p::decode_payload::<#payloads>(payload, #names, false).map(Self::#variants),)*
-                    other => ::core::result::Result::Err(#p::unsupported_operation(other, #op_ty::ALL.iter().map(|op| op.as_str()))),
+                    other => ::core::result::Result::Err(#p::unsupported_operation(other, ::core::iter::Iterator::map(#op_ty::ALL.iter(), |op| op.as_str()))),
                 }
             }
 

@@ -75,6 +75,11 @@ fn string_enum(
                 f.write_str(self.as_str())
             }
         }
+
+        // A `$ref` to an enum is validated like any nested model: nothing to check.
+        impl #p::Validate for #ty {
+            fn validate_into(&self, _path: &str, _violations: &mut #p::Violations) {}
+        }
     }
 }
 
@@ -202,6 +207,22 @@ fn object(model: &ModelDef, fields: &[FieldDef], rt: &Runtime) -> TokenStream {
         });
         checks.push(field_checks(field, &rust, optional, rt));
     }
+    let checks: Vec<TokenStream> = checks.into_iter().filter(|c| !c.is_empty()).collect();
+    let validate_impl = if checks.is_empty() {
+        quote! {
+            impl #p::Validate for #ty {
+                fn validate_into(&self, _path: &str, _violations: &mut #p::Violations) {}
+            }
+        }
+    } else {
+        quote! {
+            impl #p::Validate for #ty {
+                fn validate_into(&self, path: &str, violations: &mut #p::Violations) {
+                    #(#checks)*
+                }
+            }
+        }
+    };
     let frozen_note = model.frozen.then(
         || quote!(#[doc = ""] #[doc = " Frozen in the contract: treat values as immutable."]),
     );
@@ -223,18 +244,13 @@ fn object(model: &ModelDef, fields: &[FieldDef], rt: &Runtime) -> TokenStream {
             }
         }
 
-        impl #p::Validate for #ty {
-            fn validate_into(&self, path: &str, violations: &mut #p::Violations) {
-                let _ = (&path, &violations);
-                #(#checks)*
-            }
-        }
+        #validate_impl
 
         impl #ty {
             /// Checks the contract's constraints on every field (nested models included).
             ///
             /// # Errors
-            /// A validation [`OnexError`](#p::OnexError) listing every violated constraint.
+            /// An `ONEX_CORE_006_VALIDATION_ERROR` listing every violated constraint.
             pub fn validate(&self) -> ::core::result::Result<(), #p::OnexError> {
                 #p::validate(self)
             }
@@ -277,7 +293,7 @@ fn field_checks(field: &FieldDef, rust: &syn::Ident, optional: bool, rt: &Runtim
     match nested(&field.ty) {
         Nested::One => body.push(quote!(#p::Validate::validate_into(value, &#p::join_path(path, #wire), violations);)),
         Nested::Many => body.push(quote! {
-            for (i, item) in value.iter().enumerate() {
+            for (i, item) in ::core::iter::Iterator::enumerate(value.iter()) {
                 #p::Validate::validate_into(item, &#p::join_path(path, &::std::format!("{}[{}]", #wire, i)), violations);
             }
         }),
@@ -319,7 +335,9 @@ fn default_value(ty: &TypeExpr, v: &serde_json::Value, rt: &Runtime) -> TokenStr
     use serde_json::Value as J;
     let p = rt.private();
     match (ty, v) {
-        (TypeExpr::String, J::String(s)) => quote!(::std::string::String::from(#s)),
+        (TypeExpr::String, J::String(s)) => {
+            quote!(<::std::string::String as ::core::convert::From<&str>>::from(#s))
+        }
         (TypeExpr::Integer, J::Number(n)) if n.as_i64().is_some() => {
             let i = n.as_i64().unwrap_or_default();
             quote!(#i)
@@ -343,7 +361,7 @@ fn default_value(ty: &TypeExpr, v: &serde_json::Value, rt: &Runtime) -> TokenStr
             let values = entries
                 .values()
                 .map(|i| default_value(inner.as_ref(), i, rt));
-            quote!(::std::collections::BTreeMap::from([#((::std::string::String::from(#keys), #values)),*]))
+            quote!(::core::iter::FromIterator::from_iter([#((<::std::string::String as ::core::convert::From<&str>>::from(#keys), #values)),*]))
         }
         (TypeExpr::Any, v) => {
             let json = v.to_string();
