@@ -101,7 +101,7 @@ fn main() {
         name: "Ada".to_owned(),
         role: ModelUserRequestRole::Admin,
         age: Some(36),
-        password: Some("hunter2".to_owned()),
+        password: "hunter2".to_owned(),
         address: None,
         tags: Vec::new(),
     };

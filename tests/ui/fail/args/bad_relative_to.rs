@@ -1,0 +1,24 @@
+use onex_runtime::{EffectContext, OnexError, effect_node};
+
+#[effect_node(contract = "../greeter.yaml", relative_to = workspace)]
+pub struct Greeter;
+
+impl GreeterHandler for Greeter {
+    async fn greet(
+        &self,
+        _ctx: &EffectContext,
+        input: greeter::ModelGreeting,
+    ) -> Result<greeter::ModelReply, OnexError> {
+        Ok(greeter::ModelReply { text: input.name })
+    }
+
+    async fn farewell(
+        &self,
+        _ctx: &EffectContext,
+        input: greeter::ModelGreeting,
+    ) -> Result<greeter::ModelReply, OnexError> {
+        Ok(greeter::ModelReply { text: input.name })
+    }
+}
+
+fn main() {}
