@@ -92,21 +92,55 @@ pub fn parse(args: TokenStream) -> (Option<NodeArgs>, Option<syn::Error>) {
             return (None, Some(e));
         }
     };
+    // `contract` gets onex's own messages; darling's generic ones are dropped for it.
+    let contract_meta = metas.iter().find_map(|m| match m {
+        NestedMeta::Meta(syn::Meta::NameValue(nv)) if nv.path.is_ident("contract") => Some(nv),
+        _ => None,
+    });
+    let mut own: Option<syn::Error> = None;
+    let contract = match contract_meta {
+        Some(nv) => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.clone()),
+            other => {
+                own = Some(syn::Error::new_spanned(
+                    other,
+                    "`contract` must be a string literal\n  help: write `contract = \"contract.yaml\"`",
+                ));
+                None
+            }
+        },
+        None => None,
+    };
     match NodeArgs::from_list(&metas) {
         Ok(args) => (Some(args), None),
         Err(e) => {
-            let contract = metas.iter().find_map(|m| match m {
-                NestedMeta::Meta(syn::Meta::NameValue(nv)) if nv.path.is_ident("contract") => {
-                    match &nv.value {
-                        syn::Expr::Lit(syn::ExprLit {
-                            lit: syn::Lit::Str(s),
-                            ..
-                        }) => Some(s.clone()),
-                        _ => None,
-                    }
+            let near_miss = e.to_string().contains("Did you mean `contract`");
+            let mut combined = own;
+            for sub in e {
+                let text = sub.to_string();
+                let about_contract = text.contains("Missing field `contract`")
+                    || (contract_meta.is_some()
+                        && contract.is_none()
+                        && text.contains("Unexpected"));
+                if about_contract && (near_miss || contract_meta.is_some()) {
+                    continue;
                 }
-                _ => None,
-            });
+                let sub: syn::Error = if text.contains("Missing field `contract`") {
+                    syn::Error::new(
+                        proc_macro2::Span::call_site(),
+                        "missing `contract = \"…\"`: the path of the node's contract YAML\n  help: add `contract = \"contract.yaml\"` (relative to this source file)",
+                    )
+                } else {
+                    sub.into()
+                };
+                match &mut combined {
+                    Some(c) => c.combine(sub),
+                    None => combined = Some(sub),
+                }
+            }
             let recovered = contract.map(|contract| NodeArgs {
                 contract,
                 relative_to: RelativeTo::File,
@@ -114,7 +148,7 @@ pub fn parse(args: TokenStream) -> (Option<NodeArgs>, Option<syn::Error>) {
                 derive: darling::util::PathList::default(),
                 strict: false,
             });
-            (recovered, Some(e.into()))
+            (recovered, combined)
         }
     }
 }

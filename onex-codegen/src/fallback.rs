@@ -1,41 +1,20 @@
-//! On error: the user's item, every error, and stub items so the rest of the crate still
-//! type-checks and one mistake does not cascade into dozens.
+//! On error: the user's item and every error, nothing else.
+//!
+//! Stand-in items (empty traits and enums) looked like the way to keep one mistake from
+//! cascading, but they cascade themselves: every handler method becomes "not a member of
+//! trait", every use of a variant "not found". rustc (since 1.94) suppresses unresolved-name
+//! errors in a module that holds a `compile_error!`, so emitting nothing but the user's item
+//! and the errors leaves exactly the contract's own errors on screen. The UI case
+//! `contract_error_with_handler_impl` pins that behaviour.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::lower::Names;
-
-/// The user's item re-emitted, the errors, and empty stand-ins for the generated names.
-pub fn fallback(item: &TokenStream, names: Option<&Names>, errors: Vec<syn::Error>) -> TokenStream {
+/// The user's item re-emitted unchanged, followed by the errors.
+pub fn fallback(item: &TokenStream, errors: Vec<syn::Error>) -> TokenStream {
     let errors = errors.into_iter().map(|e| e.to_compile_error());
-    let stubs = names.map(|n| {
-        let (module, operation, input, output, handler) =
-            (&n.module, &n.operation, &n.input, &n.output, &n.handler);
-        quote! {
-            #[doc(hidden)]
-            #[allow(dead_code, unused)]
-            pub mod #module {}
-            #[doc(hidden)]
-            #[allow(dead_code)]
-            #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
-            pub enum #operation {}
-            #[doc(hidden)]
-            #[allow(dead_code)]
-            #[derive(::core::fmt::Debug)]
-            pub enum #input {}
-            #[doc(hidden)]
-            #[allow(dead_code)]
-            #[derive(::core::fmt::Debug)]
-            pub enum #output {}
-            #[doc(hidden)]
-            #[allow(dead_code)]
-            pub trait #handler {}
-        }
-    });
     quote! {
         #item
         #(#errors)*
-        #stubs
     }
 }

@@ -42,20 +42,19 @@ fn expand_node(
         }
     };
     let strukt = item.as_ref().and_then(|i| valid::item(i, &mut errors));
-    let names = strukt.as_ref().map(|s| lower::Names::new(&s.ident));
     let (args, arg_error) = args::parse(args);
     // An argument error alone still expands (with defaults), so nothing else cascades.
     let mut soft_errors: Vec<syn::Error> = arg_error.into_iter().collect();
     let Some(args) = args else {
         errors.append(&mut soft_errors);
-        return fallback::fallback(&item_tokens, names.as_ref(), errors);
+        return fallback::fallback(&item_tokens, errors);
     };
     let path = match locate::resolve(&args.contract, args.relative_to, site) {
         Ok(path) => path,
         Err(e) => {
             errors.push(e);
             errors.append(&mut soft_errors);
-            return fallback::fallback(&item_tokens, names.as_ref(), errors);
+            return fallback::fallback(&item_tokens, errors);
         }
     };
     let loaded = load::load(&path.abs, &path.display);
@@ -67,19 +66,27 @@ fn expand_node(
         errors.push(syn::Error::new(
             lit.span(),
             format!(
-                "cannot read contract `{}` (resolved against {}): {}\n  help: paths are relative to the source file holding the attribute; use `relative_to = manifest` for CARGO_MANIFEST_DIR",
+                "cannot read contract `{}` (resolved against {}): {}\n  help: {}",
                 path.display,
                 path.base,
                 loaded.diagnostics.first().map_or("not found", |d| io_reason(&d.message)),
+                match args.relative_to {
+                    args::RelativeTo::File => "paths are relative to the source file holding the attribute; use `relative_to = manifest` for CARGO_MANIFEST_DIR",
+                    args::RelativeTo::Manifest => "with `relative_to = manifest` the path is relative to the crate root (the directory of Cargo.toml)",
+                },
             ),
         ));
         errors.append(&mut soft_errors);
-        return fallback::fallback(&item_tokens, names.as_ref(), errors);
+        return fallback::fallback(&item_tokens, errors);
     }
     for d in loaded.errors() {
         errors.push(syn::Error::new(lit.span(), loaded.render(d)));
     }
     if let Some(contract) = &loaded.contract
+        && !contract
+            .node_type
+            .as_ref()
+            .is_some_and(|n| onex_contracts::kind::node_type(&n.value).is_none())
         && let Some(message) = valid::kind(
             kind,
             contract.kind,
@@ -115,7 +122,7 @@ fn expand_node(
         errors.is_empty(),
     ) else {
         errors.append(&mut soft_errors);
-        return fallback::fallback(&item_tokens, names.as_ref(), errors);
+        return fallback::fallback(&item_tokens, errors);
     };
     let fingerprint = loaded
         .fingerprint

@@ -10,8 +10,7 @@ use onex_contracts::Loaded;
 type Stamp = Vec<(PathBuf, Option<SystemTime>)>;
 type Cache = BTreeMap<(PathBuf, String), (Stamp, Arc<Loaded>)>;
 
-static CACHE: Mutex<Cache> =
-    Mutex::new(BTreeMap::new());
+static CACHE: Mutex<Cache> = Mutex::new(BTreeMap::new());
 
 fn stamp(loaded: &Loaded) -> Stamp {
     loaded

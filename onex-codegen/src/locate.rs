@@ -87,10 +87,7 @@ pub fn resolve(
             None => return Err(no_base(lit)),
         },
         (RelativeTo::Manifest, _) => match manifest {
-            Some(m) => (
-                m,
-                "CARGO_MANIFEST_DIR (`relative_to = manifest`)".to_owned(),
-            ),
+            Some(m) => (m, "CARGO_MANIFEST_DIR".to_owned()),
             None => return Err(no_base(lit)),
         },
     };

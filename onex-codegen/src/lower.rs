@@ -190,7 +190,11 @@ pub fn lower(node: &Ident, contract: &Contract, ops: &Operations, fingerprint: S
             .map(|op| OpIr {
                 name: op.name.value.clone(),
                 variant: ident(&names::camel(&op.name.value), span),
-                method: ident(&names::snake(&op.name.value), span),
+                method: match ops.routing {
+                    // `process` would clash with `EffectNode::process` at every call site.
+                    Routing::Single => ident("handle", span),
+                    _ => ident(&names::snake(&op.name.value), span),
+                },
                 input: Ty::new(&op.input, contract),
                 output: Ty::new(&op.output, contract),
                 description: op.description.clone(),

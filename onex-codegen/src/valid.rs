@@ -42,8 +42,13 @@ pub fn kind(expected: NodeKind, actual: DocumentKind, node_type: Option<&str>) -
     match actual {
         DocumentKind::Node(kind) if kind == expected => None,
         DocumentKind::Node(kind) => Some(format!(
-            "`#[{}]` on a {kind} contract (`node_type: {}`)\n  help: use `#[{}]`, or point `contract` at a {expected} contract",
+            "`#[{}]` on {} {kind} contract (`node_type: {}`)\n  help: use `#[{}]`, or point `contract` at a {expected} contract",
             expected.macro_name(),
+            if kind == NodeKind::Effect || kind == NodeKind::Orchestrator {
+                "an"
+            } else {
+                "a"
+            },
             node_type.unwrap_or_default(),
             kind.macro_name()
         )),

@@ -126,7 +126,7 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
         Ok(root) => root,
         Err(errors) => {
             for e in errors {
-                d.push(Diagnostic::error("yaml-syntax", e.loc, e.message).with_help(yaml_help()));
+                d.push(yaml_error(e));
             }
             return Loaded {
                 sources,
@@ -205,8 +205,13 @@ fn failed(path: &Path, display: &str, diagnostic: Diagnostic) -> Loaded {
     }
 }
 
-fn yaml_help() -> &'static str {
-    "check indentation and quoting near this position"
+fn yaml_error(e: yaml::YamlError) -> Diagnostic {
+    let help = if e.message.starts_with("duplicate key") {
+        "remove one of the two keys (YAML keeps only one)"
+    } else {
+        "check indentation and quoting near this position"
+    };
+    Diagnostic::error("yaml-syntax", e.loc, e.message).with_help(help)
 }
 
 /// Replaces every `!include path` node with the parsed file, enforcing the safety rules.
@@ -219,9 +224,16 @@ fn expand_includes(
     d: &mut Diagnostics,
 ) {
     if node.tag.as_deref() == Some("!include") {
-        if let Some(included) = include(node, dir, root_dir, chain, sources, d) {
-            *node = included;
-        }
+        // A failed include becomes null, so it is not also read as a string.
+        let null = Node {
+            loc: node.loc,
+            tag: None,
+            value: Value::Scalar {
+                text: String::new(),
+                style: yaml::Style::Plain,
+            },
+        };
+        *node = include(node, dir, root_dir, chain, sources, d).unwrap_or(null);
         return;
     }
     match &mut node.value {
@@ -351,8 +363,10 @@ fn include(
         Ok(root) => root,
         Err(errors) => {
             for e in errors {
-                let loc = Loc { source, ..e.loc };
-                d.push(Diagnostic::error("yaml-syntax", loc, e.message).with_help(yaml_help()));
+                d.push(yaml_error(yaml::YamlError {
+                    loc: Loc { source, ..e.loc },
+                    ..e
+                }));
             }
             return None;
         }

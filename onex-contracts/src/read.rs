@@ -131,6 +131,14 @@ impl<'a> Fields<'a> {
         section: &str,
         d: &mut Diagnostics,
     ) -> Option<Spanned<String>> {
+        // A misspelling of `key` was already reported with "did you mean": say it once.
+        let misspelled = self.entries.iter().any(|(k, _)| {
+            k.scalar_text()
+                .is_some_and(|t| t != key && did_you_mean(t, &[key]).is_some())
+        });
+        if self.get(key).is_none() && misspelled {
+            return None;
+        }
         if self.get(key).is_none() {
             d.push(
                 Diagnostic::error(
@@ -226,6 +234,7 @@ pub fn type_error(node: &Node, what: &str, expected: &str) -> Diagnostic {
         node.loc,
         format!("`{what}` must be {expected}, found {}", node.type_name()),
     )
+    .with_help(format!("write `{what}` as {expected}"))
 }
 
 #[cfg(test)]

@@ -265,8 +265,15 @@ fn model(name: Spanned<String>, node: &Node, d: &mut Diagnostics) -> Option<Mode
                     d.push(crate::read::type_error(props, "properties", "a mapping"));
                 }
             }
+            let declared: Vec<&str> = f
+                .get("properties")
+                .and_then(Node::as_map)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|(k, _)| k.scalar_text())
+                .collect();
             for r in &required {
-                if !fields.iter().any(|fd| fd.name.value == r.value) {
+                if !declared.contains(&r.value.as_str()) {
                     d.push(
                         Diagnostic::error(
                             "bad-schema",
@@ -626,7 +633,8 @@ fn constraints(f: &Fields<'_>, ty: &TypeExpr, d: &mut Diagnostics) -> Constraint
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().last().unwrap_or(s).trim().to_owned()
+    let last = s.lines().last().unwrap_or(s).trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }
 
 fn bad_constraint(loc: Loc, name: &str, applies_to: &str) -> Diagnostic {

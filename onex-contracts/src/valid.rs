@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::Contract;
 use crate::names;
-use crate::operations::{Operations, TypeRef};
+use crate::operations::{Operations, Routing, TypeRef};
+
+/// Methods of the node traits: an operation may not take their names.
+pub const RESERVED_METHODS: &[&str] = &["process", "process_json", "dispatch"];
 use crate::schema::{ModelShape, TypeExpr};
 
 /// Runs every contract-internal check on a node contract and its lowered operations.
@@ -19,7 +22,7 @@ pub fn validate(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
     topics(contract, d);
     io_rules(ops, d);
     retry_rules(ops, d);
-    routing(contract, ops, d);
+    routing(contract, d);
 }
 
 fn operation_names(ops: &Operations, d: &mut Diagnostics) {
@@ -47,6 +50,16 @@ fn operation_names(ops: &Operations, d: &mut Diagnostics) {
         let camel = names::camel(&name.value);
         if let Some(problem) = names::ident_problem(&snake).or_else(|| names::ident_problem(&camel))
         {
+            let help = if names::NOT_RAW.contains(&snake.as_str())
+                || names::NOT_RAW.contains(&camel.as_str())
+            {
+                "rename the operation: Rust keywords like `self` cannot name methods".to_owned()
+            } else {
+                format!(
+                    "rename the operation to start with a letter, e.g. `op_{}`",
+                    snake.trim_start_matches('_')
+                )
+            };
             d.push(
                 Diagnostic::error(
                     "bad-operation-name",
@@ -56,33 +69,52 @@ fn operation_names(ops: &Operations, d: &mut Diagnostics) {
                         name.value
                     ),
                 )
-                .with_help("rename the operation to start with a letter, e.g. `query_users`"),
+                .with_help(help),
             );
             continue;
         }
-        for (seen, derived, what) in [
-            (&mut by_snake, snake, "method"),
-            (&mut by_camel, camel, "variant"),
-        ] {
-            if let Some(first) = seen.get(&derived) {
-                d.push(
-                    Diagnostic::error(
-                        "name-collision",
-                        name.loc,
-                        format!(
-                            "operations `{}` and `{}` both become the Rust {what} `{derived}`",
-                            first.value, name.value
-                        ),
-                    )
-                    .with_help(format!(
-                        "rename one of them (the other is at {})",
-                        first.loc
-                    )),
-                );
-            } else {
-                seen.insert(derived, name);
-            }
+        if ops.routing != Routing::Single && RESERVED_METHODS.contains(&snake.as_str()) {
+            d.push(
+                Diagnostic::error(
+                    "reserved-operation-name",
+                    name.loc,
+                    format!(
+                        "operation `{}` would become the handler method `{snake}`, which clashes with `EffectNode::{snake}`",
+                        name.value
+                    ),
+                )
+                .with_help("rename the operation (e.g. `run`)"),
+            );
+            continue;
         }
+        // One report per collision: the method name, else the variant name.
+        let collision = by_snake
+            .get(&snake)
+            .map(|first| (*first, "method", snake.clone()))
+            .or_else(|| {
+                by_camel
+                    .get(&camel)
+                    .map(|first| (*first, "variant", camel.clone()))
+            });
+        if let Some((first, what, derived)) = collision {
+            d.push(
+                Diagnostic::error(
+                    "name-collision",
+                    name.loc,
+                    format!(
+                        "operations `{}` and `{}` both become the Rust {what} `{derived}`",
+                        first.value, name.value
+                    ),
+                )
+                .with_help(format!(
+                    "rename one of them (the other is at {})",
+                    first.loc
+                )),
+            );
+            continue;
+        }
+        by_snake.insert(snake, name);
+        by_camel.insert(camel, name);
     }
     if ops.operations.is_empty() {
         d.push(
@@ -421,7 +453,7 @@ fn retry_rules(ops: &Operations, d: &mut Diagnostics) {
     }
 }
 
-fn routing(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
+fn routing(contract: &Contract, d: &mut Diagnostics) {
     let Some(routing) = &contract.handler_routing else {
         return;
     };
@@ -447,5 +479,4 @@ fn routing(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
             .with_help("add `routing_strategy: operation_match` or `payload_type_match`"),
         );
     }
-    let _ = ops;
 }

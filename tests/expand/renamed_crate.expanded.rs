@@ -299,7 +299,7 @@ pub trait EchoHandler: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// Echoes its input.
     ///
     /// Handles `process`.
-    fn process(
+    fn handle(
         &self,
         ctx: &crate::reexport::runtime::__private::EffectContext,
         input: crate::reexport::runtime::__private::JsonValue,
@@ -332,7 +332,7 @@ const _: () = {
             async move {
                 match input {
                     EchoInput::Process(input) => {
-                        <Self as EchoHandler>::process(self, ctx, input)
+                        <Self as EchoHandler>::handle(self, ctx, input)
                             .await
                             .map(EchoOutput::Process)
                     }
@@ -342,7 +342,7 @@ const _: () = {
     }
 };
 impl EchoHandler for Echo {
-    async fn process(
+    async fn handle(
         &self,
         _ctx: &EffectContext,
         input: JsonValue,

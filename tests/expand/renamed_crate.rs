@@ -10,7 +10,7 @@ use reexport::runtime::{EffectContext, JsonValue, OnexError};
 pub struct Echo;
 
 impl EchoHandler for Echo {
-    async fn process(
+    async fn handle(
         &self,
         _ctx: &EffectContext,
         input: JsonValue,

@@ -339,7 +339,7 @@ pub trait EchoHandler: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// Echoes its input.
     ///
     /// Handles `process`.
-    fn process(
+    fn handle(
         &self,
         ctx: &::onex_runtime::__private::EffectContext,
         input: ::onex_runtime::__private::JsonValue,
@@ -372,7 +372,7 @@ const _: () = {
             async move {
                 match input {
                     EchoInput::Process(input) => {
-                        <Self as EchoHandler>::process(self, ctx, input)
+                        <Self as EchoHandler>::handle(self, ctx, input)
                             .await
                             .map(EchoOutput::Process)
                     }
@@ -382,7 +382,7 @@ const _: () = {
     }
 };
 impl EchoHandler for Echo {
-    async fn process(
+    async fn handle(
         &self,
         _ctx: &EffectContext,
         input: JsonValue,

@@ -9,7 +9,7 @@ pub struct Echo {
 }
 
 impl EchoHandler for Echo {
-    async fn process(
+    async fn handle(
         &self,
         _ctx: &EffectContext,
         input: JsonValue,

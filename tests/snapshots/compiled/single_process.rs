@@ -218,7 +218,7 @@ pub trait GreetingFormatterHandler: ::core::marker::Send + ::core::marker::Sync 
     /// Formats greetings.
     ///
     /// Handles `process`.
-    fn process(
+    fn handle(
         &self,
         ctx: &::onex_runtime::__private::EffectContext,
         input: ModelGreetingIn,
@@ -251,7 +251,7 @@ const _: () = {
             async move {
                 match input {
                     GreetingFormatterInput::Process(input) => {
-                        <Self as GreetingFormatterHandler>::process(self, ctx, input)
+                        <Self as GreetingFormatterHandler>::handle(self, ctx, input)
                             .await
                             .map(GreetingFormatterOutput::Process)
                     }
@@ -262,7 +262,7 @@ const _: () = {
 };
 
 impl GreetingFormatterHandler for GreetingFormatter {
-    async fn process(
+    async fn handle(
         &self,
         _ctx: &::onex_runtime::EffectContext,
         input: ModelGreetingIn,
@@ -270,7 +270,7 @@ impl GreetingFormatterHandler for GreetingFormatter {
         let _ = input;
         ::core::result::Result::Err(
             ::onex_runtime::OnexError::handler(
-                "`process` is not implemented in this snapshot",
+                "`handle` is not implemented in this snapshot",
             ),
         )
     }

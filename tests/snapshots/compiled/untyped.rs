@@ -214,7 +214,7 @@ impl ::onex_runtime::__private::NodeOutput for EchoEffectOutput {
 /// A forgotten operation is a compile error (missing trait item).
 pub trait EchoEffectHandler: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// Handles `process`.
-    fn process(
+    fn handle(
         &self,
         ctx: &::onex_runtime::__private::EffectContext,
         input: ::onex_runtime::__private::JsonValue,
@@ -247,7 +247,7 @@ const _: () = {
             async move {
                 match input {
                     EchoEffectInput::Process(input) => {
-                        <Self as EchoEffectHandler>::process(self, ctx, input)
+                        <Self as EchoEffectHandler>::handle(self, ctx, input)
                             .await
                             .map(EchoEffectOutput::Process)
                     }
@@ -258,7 +258,7 @@ const _: () = {
 };
 
 impl EchoEffectHandler for EchoEffect {
-    async fn process(
+    async fn handle(
         &self,
         _ctx: &::onex_runtime::EffectContext,
         input: ::onex_runtime::__private::JsonValue,
@@ -269,7 +269,7 @@ impl EchoEffectHandler for EchoEffect {
         let _ = input;
         ::core::result::Result::Err(
             ::onex_runtime::OnexError::handler(
-                "`process` is not implemented in this snapshot",
+                "`handle` is not implemented in this snapshot",
             ),
         )
     }

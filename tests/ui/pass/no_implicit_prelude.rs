@@ -145,7 +145,7 @@ mod hygiene {
     pub struct WordCounter;
 
     impl WordCounterHandler for WordCounter {
-        async fn process(
+        async fn handle(
             &self,
             _ctx: &::onex_runtime::EffectContext,
             input: ModelText,

@@ -20,7 +20,9 @@ pub struct ModelCount {
 pub struct WordCounter;
 
 impl WordCounterHandler for WordCounter {
-    async fn process(
+    // The single operation is `process` in the contract; its handler method is `handle`,
+    // so it never clashes with `EffectNode::process`.
+    async fn handle(
         &self,
         _ctx: &EffectContext,
         input: ModelText,
@@ -44,13 +46,12 @@ fn main() {
         .expect("process succeeds");
     assert_eq!(reply.payload["words"], 4);
 
-    // Typed envelopes too. `process` is also the handler method's name, so the node
-    // trait's method is called by its path.
+    // Typed envelopes too: `process` is the node trait's method, unambiguous.
     let envelope = Envelope::new(WordCounterInput::Process(ModelText {
         text: "one two".to_owned(),
     }));
     let reply = rt
-        .block_on(EffectNode::process(&WordCounter, envelope))
+        .block_on(WordCounter.process(envelope))
         .expect("process succeeds");
     let WordCounterOutput::Process(count) = reply.payload;
     assert_eq!(count.words, 2);
