@@ -83,10 +83,11 @@ fn expand_node(
         errors.push(syn::Error::new(lit.span(), loaded.render(d)));
     }
     if let Some(contract) = &loaded.contract
-        && !contract
+        // An unknown `node_type` was reported already; the kind check would repeat it.
+        && contract
             .node_type
             .as_ref()
-            .is_some_and(|n| onex_contracts::kind::node_type(&n.value).is_none())
+            .is_none_or(|n| onex_contracts::kind::node_type(&n.value).is_some())
         && let Some(message) = valid::kind(
             kind,
             contract.kind,

@@ -177,9 +177,9 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
                     declared.value
                 ),
             )
-            .with_help(
-                "the contract changed since it was fingerprinted: run `onex fingerprint --write`",
-            ),
+            .with_help(format!(
+                "the contract changed since it was fingerprinted: set `fingerprint: \"{computed}\"`"
+            )),
         );
     }
     Loaded {

@@ -80,3 +80,5 @@ pub use node::{
 pub use onex_macros::effect_node;
 /// Untyped JSON, the payload type of operations whose contract names no model.
 pub use serde_json::Value as JsonValue;
+/// UUIDs (envelope and correlation ids, `type: uuid` fields).
+pub use uuid::Uuid;

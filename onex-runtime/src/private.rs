@@ -100,19 +100,19 @@ pub fn join_path(path: &str, field: &str) -> String {
 
 /// Length for `min_length`/`max_length`: characters of a string, items of a list.
 pub trait Length {
-    /// The length the constraint compares.
-    fn length(&self) -> usize;
+    /// The length the constraint compares, and what it counts.
+    fn length(&self) -> (usize, &'static str);
 }
 
 impl Length for String {
-    fn length(&self) -> usize {
-        self.chars().count()
+    fn length(&self) -> (usize, &'static str) {
+        (self.chars().count(), "characters")
     }
 }
 
 impl<T> Length for Vec<T> {
-    fn length(&self) -> usize {
-        self.len()
+    fn length(&self) -> (usize, &'static str) {
+        (self.len(), "items")
     }
 }
 
@@ -139,14 +139,14 @@ pub fn check_min_length(
     violations: &mut Violations,
     path: &str,
     field: &str,
-    len: usize,
+    (len, unit): (usize, &str),
     min: usize,
 ) {
     if len < min {
         let message = if min == 1 {
             "must not be empty".to_owned()
         } else {
-            format!("must have at least {min} characters/items, found {len}")
+            format!("must have at least {min} {unit}, found {len}")
         };
         violations.push(path, field, message);
     }
@@ -157,14 +157,14 @@ pub fn check_max_length(
     violations: &mut Violations,
     path: &str,
     field: &str,
-    len: usize,
+    (len, unit): (usize, &str),
     max: usize,
 ) {
     if len > max {
         violations.push(
             path,
             field,
-            format!("must have at most {max} characters/items, found {len}"),
+            format!("must have at most {max} {unit}, found {len}"),
         );
     }
 }
