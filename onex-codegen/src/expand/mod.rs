@@ -364,19 +364,18 @@ fn input_enum(ir: &NodeIr, rt: &Runtime, derives: &[syn::Path]) -> TokenStream {
         " An input envelope payload of `{}`: one variant per operation, decoded from the ONEX wire form.",
         ir.meta.name
     );
+    let decl = payload_enum(
+        ty,
+        op_ty,
+        &doc,
+        docs,
+        &variants,
+        &payloads,
+        derives,
+        " The operation this input selects.",
+    );
     quote! {
-        #[doc = #doc]
-        #[derive(::core::fmt::Debug #(, #derives)*)]
-        pub enum #ty {
-            #( #[doc = #docs] #variants(#payloads), )*
-        }
-
-        impl #ty {
-            /// The operation this input selects.
-            pub const fn operation(&self) -> #op_ty {
-                match self { #(Self::#variants(_) => #op_ty::#variants,)* }
-            }
-        }
+        #decl
 
         #[automatically_derived]
         impl #p::NodeInput for #ty {
@@ -422,19 +421,18 @@ fn output_enum(ir: &NodeIr, rt: &Runtime, derives: &[syn::Path]) -> TokenStream 
         " An output payload of `{}`: one variant per operation.",
         ir.meta.name
     );
+    let decl = payload_enum(
+        ty,
+        op_ty,
+        &doc,
+        docs,
+        &variants,
+        &payloads,
+        derives,
+        " The operation that produced this output.",
+    );
     quote! {
-        #[doc = #doc]
-        #[derive(::core::fmt::Debug #(, #derives)*)]
-        pub enum #ty {
-            #( #[doc = #docs] #variants(#payloads), )*
-        }
-
-        impl #ty {
-            /// The operation that produced this output.
-            pub const fn operation(&self) -> #op_ty {
-                match self { #(Self::#variants(_) => #op_ty::#variants,)* }
-            }
-        }
+        #decl
 
         #[automatically_derived]
         impl #p::NodeOutput for #ty {
@@ -455,6 +453,34 @@ fn output_enum(ir: &NodeIr, rt: &Runtime, derives: &[syn::Path]) -> TokenStream 
 
             fn payload_type(&self) -> &'static str {
                 match self { #(Self::#variants(_) => #wire,)* }
+            }
+        }
+    }
+}
+
+/// An input or output enum (one variant per operation) and its `operation()` accessor.
+#[allow(clippy::too_many_arguments)]
+fn payload_enum(
+    ty: &Ident,
+    op_ty: &Ident,
+    doc: &str,
+    docs: impl Iterator<Item = String>,
+    variants: &[&Ident],
+    payloads: &[TokenStream],
+    derives: &[syn::Path],
+    operation_doc: &str,
+) -> TokenStream {
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::fmt::Debug #(, #derives)*)]
+        pub enum #ty {
+            #( #[doc = #docs] #variants(#payloads), )*
+        }
+
+        impl #ty {
+            #[doc = #operation_doc]
+            pub const fn operation(&self) -> #op_ty {
+                match self { #(Self::#variants(_) => #op_ty::#variants,)* }
             }
         }
     }
