@@ -17,7 +17,7 @@ pub mod valid;
 
 pub use expand::Flavor;
 pub use locate::CallSite;
-use onex_contracts::{NodeKind, Severity};
+use onex_contracts::NodeKind;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -33,6 +33,33 @@ fn expand_node(
     item_tokens: TokenStream,
     site: &CallSite,
 ) -> TokenStream {
+    let (args, arg_error) = args::parse(args);
+    // An argument error alone still expands (with defaults), so nothing else cascades; it
+    // is reported after the contract's errors either way.
+    match generate(kind, flavor, args.as_ref(), &item_tokens, site) {
+        Ok(expansion) => {
+            let arg_error = arg_error.map(|e| e.to_compile_error());
+            quote! {
+                #item_tokens
+                #expansion
+                #arg_error
+            }
+        }
+        Err(mut errors) => {
+            errors.extend(arg_error);
+            fallback::fallback(&item_tokens, errors)
+        }
+    }
+}
+
+/// Everything generated besides the user's item, or every error that prevents it.
+fn generate(
+    kind: NodeKind,
+    flavor: Flavor,
+    args: Option<&args::NodeArgs>,
+    item_tokens: &TokenStream,
+    site: &CallSite,
+) -> Result<TokenStream, Vec<syn::Error>> {
     let mut errors = Vec::new();
     let item: Option<syn::Item> = match syn::parse2(item_tokens.clone()) {
         Ok(item) => Some(item),
@@ -42,42 +69,33 @@ fn expand_node(
         }
     };
     let strukt = item.as_ref().and_then(|i| valid::item(i, &mut errors));
-    let (args, arg_error) = args::parse(args);
-    // An argument error alone still expands (with defaults), so nothing else cascades.
-    let mut soft_errors: Vec<syn::Error> = arg_error.into_iter().collect();
     let Some(args) = args else {
-        errors.append(&mut soft_errors);
-        return fallback::fallback(&item_tokens, errors);
+        return Err(errors);
     };
     let path = match locate::resolve(&args.contract, args.relative_to, site) {
         Ok(path) => path,
         Err(e) => {
             errors.push(e);
-            errors.append(&mut soft_errors);
-            return fallback::fallback(&item_tokens, errors);
+            return Err(errors);
         }
     };
     let loaded = load::load(&path.abs, &path.display);
     let lit = &args.contract;
-    if loaded.contract.is_none()
-        && loaded.sources.first().is_some_and(|s| s.text.is_empty())
-        && loaded.diagnostics.iter().any(|d| d.code == "read-failed")
-    {
+    if let Some(read) = loaded.diagnostics.iter().find(|d| d.code == "read-failed") {
         errors.push(syn::Error::new(
             lit.span(),
             format!(
                 "cannot read contract `{}` (resolved against {}): {}\n  help: {}",
                 path.display,
                 path.base,
-                loaded.diagnostics.first().map_or("not found", |d| io_reason(&d.message)),
+                io_reason(&read.message),
                 match args.relative_to {
                     args::RelativeTo::File => "paths are relative to the source file holding the attribute; use `relative_to = manifest` for CARGO_MANIFEST_DIR",
                     args::RelativeTo::Manifest => "with `relative_to = manifest` the path is relative to the crate root (the directory of Cargo.toml)",
                 },
             ),
         ));
-        errors.append(&mut soft_errors);
-        return fallback::fallback(&item_tokens, errors);
+        return Err(errors);
     }
     for d in loaded.errors() {
         errors.push(syn::Error::new(lit.span(), loaded.render(d)));
@@ -122,8 +140,7 @@ fn expand_node(
         &loaded.operations,
         errors.is_empty(),
     ) else {
-        errors.append(&mut soft_errors);
-        return fallback::fallback(&item_tokens, errors);
+        return Err(errors);
     };
     let fingerprint = loaded
         .fingerprint
@@ -139,27 +156,17 @@ fn expand_node(
         .collect();
     let tracking = locate::tracking(lit, &path, &includes);
     let expansion = expand::node(&ir, flavor, &rt, &args.derive, tracking);
-    let warnings = drift_warnings(
-        &drift,
-        lit,
-        loaded
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Warning && d.code == "fingerprint-drift"),
-    );
-    let soft = soft_errors.into_iter().map(|e| e.to_compile_error());
-    quote! {
-        #item_tokens
+    let warnings = drift_warnings(&drift, lit);
+    Ok(quote! {
         #expansion
         #warnings
-        #(#soft)*
-    }
+    })
 }
 
 /// Stable proc macros cannot emit warnings; a deprecated item used once makes rustc warn,
 /// with the message, at the contract literal.
-fn drift_warnings(messages: &[String], lit: &syn::LitStr, any: bool) -> TokenStream {
-    if !any {
+fn drift_warnings(messages: &[String], lit: &syn::LitStr) -> TokenStream {
+    if messages.is_empty() {
         return TokenStream::new();
     }
     let note = messages.join("; ");

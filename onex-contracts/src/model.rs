@@ -8,7 +8,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::kind::{NODE_TYPES, NodeKind, NodeType, node_type};
 use crate::read::{Fields, Spanned, Unknown, string, type_error};
 use crate::schema::{self, ModelDef};
-use crate::yaml::{Loc, Node, Scalar};
+use crate::yaml::{Loc, Node};
 
 /// Top-level keys onex knows (typed ones and ONEX ones it keeps without interpreting).
 pub const TOP_LEVEL_KEYS: &[&str] = &[
@@ -904,12 +904,4 @@ fn descriptor(node: &Node, d: &mut Diagnostics) -> Option<Descriptor> {
             .get("circuit_breaker")
             .and_then(|v| circuit_breaker(v, "circuit_breaker", d)),
     })
-}
-
-/// True when a plain scalar would be read as a number or boolean, not text.
-pub fn is_non_text_scalar(node: &Node) -> bool {
-    matches!(
-        node.scalar(),
-        Some(Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
-    )
 }

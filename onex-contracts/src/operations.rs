@@ -40,6 +40,11 @@ impl TypeRef {
     fn from_model(model: Option<&ModelRef>) -> TypeRef {
         model.map_or(TypeRef::Json, |m| TypeRef::Model(m.name.clone()))
     }
+
+    /// The model an entry names, else the node-level type.
+    fn or(model: Option<&ModelRef>, node_level: &TypeRef) -> TypeRef {
+        model.map_or_else(|| node_level.clone(), |m| TypeRef::Model(m.name.clone()))
+    }
 }
 
 /// One operation of a node.
@@ -100,14 +105,8 @@ pub fn lower(contract: &Contract) -> Operations {
                     .or_else(|| entry.event_model.as_ref().map(|m| m.name.clone()))?;
                 Some(Operation {
                     name,
-                    input: entry
-                        .event_model
-                        .as_ref()
-                        .map_or_else(|| input.clone(), |m| TypeRef::from_model(Some(m))),
-                    output: entry
-                        .output_model
-                        .as_ref()
-                        .map_or_else(|| output.clone(), |m| TypeRef::from_model(Some(m))),
+                    input: TypeRef::or(entry.event_model.as_ref(), &input),
+                    output: TypeRef::or(entry.output_model.as_ref(), &output),
                     description: entry.description.clone(),
                     idempotent: entry.idempotent.or(descriptor.and_then(|d| d.idempotent)),
                     io_config: None,
@@ -132,14 +131,8 @@ pub fn lower(contract: &Contract) -> Operations {
             .iter()
             .map(|op| Operation {
                 name: op.name.clone(),
-                input: op
-                    .input_model
-                    .as_ref()
-                    .map_or_else(|| input.clone(), |m| TypeRef::from_model(Some(m))),
-                output: op
-                    .output_model
-                    .as_ref()
-                    .map_or_else(|| output.clone(), |m| TypeRef::from_model(Some(m))),
+                input: TypeRef::or(op.input_model.as_ref(), &input),
+                output: TypeRef::or(op.output_model.as_ref(), &output),
                 description: op.description.clone(),
                 idempotent: op.idempotent.as_ref().map(|b| b.value),
                 io_config: op.io_config.clone(),

@@ -131,15 +131,15 @@ impl<'a> Fields<'a> {
         section: &str,
         d: &mut Diagnostics,
     ) -> Option<Spanned<String>> {
-        // A misspelling of `key` was already reported with "did you mean": say it once.
-        let misspelled = self.entries.iter().any(|(k, _)| {
-            k.scalar_text()
-                .is_some_and(|t| t != key && did_you_mean(t, &[key]).is_some())
-        });
-        if self.get(key).is_none() && misspelled {
-            return None;
-        }
         if self.get(key).is_none() {
+            // A misspelling of `key` was already reported with "did you mean": say it once.
+            let misspelled = self.entries.iter().any(|(k, _)| {
+                k.scalar_text()
+                    .is_some_and(|t| t != key && did_you_mean(t, &[key]).is_some())
+            });
+            if misspelled {
+                return None;
+            }
             d.push(
                 Diagnostic::error(
                     "missing-key",

@@ -114,16 +114,23 @@ fn ty_tokens(ty: &TypeExpr, rt: &Runtime) -> TokenStream {
 }
 
 /// How a field is stored.
-enum Storage {
+enum Storage<'a> {
     /// `T`, always present on the wire.
     Plain,
     /// `Option<T>`, absent or null → `None`.
     Optional,
-    /// `T` with a default when absent.
+    /// `T` with a default when absent, from this function.
     Defaulted(TokenStream),
+    /// `T` with a literal default when absent: a generated function named `func` returns it.
+    Literal {
+        /// The generated default function.
+        func: syn::Ident,
+        /// The contract's default value.
+        value: &'a serde_json::Value,
+    },
 }
 
-fn storage(field: &FieldDef, model: &str, rt: &Runtime) -> Storage {
+fn storage<'a>(field: &'a FieldDef, model: &str, rt: &Runtime) -> Storage<'a> {
     let p = rt.private();
     match &field.default {
         Some(DefaultValue::Factory(f)) => match f.value.as_str() {
@@ -135,14 +142,14 @@ fn storage(field: &FieldDef, model: &str, rt: &Runtime) -> Storage {
         },
         Some(DefaultValue::Value(serde_json::Value::Null)) => Storage::Optional,
         Some(DefaultValue::Value(_)) if field.nullable => Storage::Optional,
-        Some(DefaultValue::Value(_)) => {
-            let f = format_ident!(
+        Some(DefaultValue::Value(value)) => Storage::Literal {
+            func: format_ident!(
                 "__default_{}_{}",
                 names::snake(model),
                 names::snake(&field.name.value)
-            );
-            Storage::Defaulted(quote!(#f))
-        }
+            ),
+            value,
+        },
         None if field.nullable || !field.required => Storage::Optional,
         None => Storage::Plain,
     }
@@ -187,16 +194,16 @@ fn object(model: &ModelDef, fields: &[FieldDef], rt: &Runtime) -> TokenStream {
             ),
             Storage::Defaulted(path) => {
                 let path_str = path.to_string().replace(' ', "");
-                if let (Some(DefaultValue::Value(v)), true) =
-                    (&field.default, path_str.starts_with("__default_"))
-                {
-                    let value = default_value(&field.ty, v, rt);
-                    default_fns.push(quote! {
-                        #[doc(hidden)]
-                        fn #path() -> #base { #value }
-                    });
-                }
                 (base.clone(), quote!(#[serde(default = #path_str)]), false)
+            }
+            Storage::Literal { func, value } => {
+                let value = default_value(&field.ty, value, rt);
+                default_fns.push(quote! {
+                    #[doc(hidden)]
+                    fn #func() -> #base { #value }
+                });
+                let func_str = func.to_string();
+                (base.clone(), quote!(#[serde(default = #func_str)]), false)
             }
         };
         decls.push(quote!(#fdoc #rename #attr pub #rust: #decl_ty));
