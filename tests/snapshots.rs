@@ -1,8 +1,10 @@
-//! Expansion snapshots of `#[effect_node]` (STYLE.md §11.5, DESIGN.md §8).
+//! Expansion snapshots of `#[effect_node]` and `#[compute_node]` (STYLE.md §11.5, DESIGN.md §8).
 //!
 //! For every contract in `snapshots/contracts/*.yaml`, the test expands
 //! `#[effect_node(contract = "contracts/<name>.yaml")] pub struct <Node>;` with
-//! `onex_codegen::expand_effect_node` (no compiler in the loop: the call site is a
+//! `onex_codegen::expand_effect_node`, or `#[compute_node]` with
+//! `onex_codegen::expand_compute_node` when the contract's `node_type` is a compute kind
+//! (no compiler in the loop: the call site is a
 //! hand-built [`CallSite`] whose source file sits in `snapshots/`), pretty-prints it with
 //! `prettyplease`, and compares it with `snapshots/expanded/<name>.snap`. Each expansion
 //! must be free of absolute paths and identical when expanded twice.
@@ -31,6 +33,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use onex_codegen::CallSite;
+use onex_contracts::NodeKind;
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
@@ -50,6 +53,8 @@ struct Case {
     /// The user's struct, named after the contract's `name` (`postgres_adapter` →
     /// `PostgresAdapter`), so the generated names read like a real node's.
     node: Ident,
+    /// The contract's kind, which picks the attribute.
+    kind: NodeKind,
 }
 
 fn cases() -> Vec<Case> {
@@ -85,17 +90,26 @@ fn cases() -> Vec<Case> {
                 &onex_contracts::names::camel(&contract_name),
                 Span::call_site(),
             );
-            Case { name, node }
+            let kind = loaded.contract.as_ref().and_then(|c| c.node_kind());
+            let kind = match kind {
+                Some(kind @ (NodeKind::Effect | NodeKind::Compute)) => kind,
+                other => panic!("{name}: an effect or compute contract is needed, found {other:?}"),
+            };
+            Case { name, node, kind }
         })
         .collect()
 }
 
-/// Expands `#[effect_node(contract = <contract>)]` on a documented unit struct, as if the
-/// attribute were written in `source_file`.
+/// Expands `#[effect_node(contract = <contract>)]` (or `#[compute_node]`) on a documented
+/// unit struct, as if the attribute were written in `source_file`.
 fn expand_tokens(case: &Case, contract: &str, source_file: PathBuf) -> TokenStream {
     let node = &case.node;
     let doc = format!(" The `{node}` node.");
-    onex_codegen::expand_effect_node(
+    let expand = match case.kind {
+        NodeKind::Compute => onex_codegen::expand_compute_node,
+        _ => onex_codegen::expand_effect_node,
+    };
+    expand(
         quote!(contract = #contract),
         quote!(#[doc = #doc] pub struct #node;),
         CallSite {
@@ -193,8 +207,10 @@ fn expansions_match_snapshots() {
         settings.set_prepend_module_to_snapshot(false);
         settings.set_omit_expression(true);
         settings.set_description(format!(
-            "#[effect_node(contract = \"contracts/{}.yaml\")] pub struct {};",
-            case.name, case.node
+            "#[{}(contract = \"contracts/{}.yaml\")] pub struct {};",
+            case.kind.macro_name(),
+            case.name,
+            case.node
         ));
         settings.bind(|| insta::assert_snapshot!(case.name.as_str(), text));
     }
@@ -207,7 +223,7 @@ struct Method {
     output: syn::Type,
 }
 
-fn handler_methods(file: &syn::File, handler: &Ident) -> Vec<Method> {
+fn handler_methods(file: &syn::File, handler: &Ident, kind: NodeKind) -> Vec<Method> {
     let tr = file
         .items
         .iter()
@@ -223,12 +239,19 @@ fn handler_methods(file: &syn::File, handler: &Ident) -> Vec<Method> {
             _ => None,
         })
         .map(|sig| {
-            let input = match sig.inputs.iter().nth(2) {
+            // Effect: `(&self, ctx, input) -> impl Future<Output = Result<…>>`;
+            // compute: `(&self, input) -> Result<…>`.
+            let compute = kind == NodeKind::Compute;
+            let input = match sig.inputs.iter().nth(if compute { 1 } else { 2 }) {
                 Some(syn::FnArg::Typed(pat)) => (*pat.ty).clone(),
-                _ => panic!("`{}`: expected (&self, ctx, input)", sig.ident),
+                _ => panic!("`{}`: unexpected parameters", sig.ident),
             };
-            let output = future_output(&sig.output)
-                .unwrap_or_else(|| panic!("`{}` must return `impl Future`", sig.ident));
+            let output = match &sig.output {
+                syn::ReturnType::Type(_, ty) if compute => Some((**ty).clone()),
+                ret => future_output(ret),
+            };
+            let output =
+                output.unwrap_or_else(|| panic!("`{}`: unexpected return type", sig.ident));
             Method { sig, input, output }
         })
         .collect()
@@ -279,14 +302,14 @@ fn user_type(ty: &syn::Type) -> Option<Ident> {
     }
 }
 
-/// What a user adds next to the attribute: an `async fn` per operation (the documented way
-/// to implement the handler trait), the models the contract names but does not define, and
-/// a `main` that uses the node.
+/// What a user adds next to the attribute: an `async fn` (effect) or `fn` (compute) per
+/// operation (the documented way to implement the handler trait), the models the contract
+/// names but does not define, and a `main` that uses the node.
 fn user_code(case: &Case, file: &syn::File) -> TokenStream {
     let node = &case.node;
     let handler = format_ident!("{node}Handler");
     let operation = format_ident!("{node}Operation");
-    let methods = handler_methods(file, &handler);
+    let methods = handler_methods(file, &handler, case.kind);
     let mut user_types: Vec<Ident> = Vec::new();
     let fns = methods.iter().map(|m| {
         for ty in [Some(&m.input), ok_type(&m.output)].into_iter().flatten() {
@@ -298,11 +321,17 @@ fn user_code(case: &Case, file: &syn::File) -> TokenStream {
         }
         let (ident, input, output) = (&m.sig.ident, &m.input, &m.output);
         let message = format!("`{ident}` is not implemented in this snapshot");
-        quote! {
-            async fn #ident(&self, _ctx: &::onex_runtime::EffectContext, input: #input) -> #output {
-                let _ = input;
-                ::core::result::Result::Err(::onex_runtime::OnexError::handler(#message))
-            }
+        let body = quote! {{
+            let _ = input;
+            ::core::result::Result::Err(::onex_runtime::OnexError::handler(#message))
+        }};
+        match case.kind {
+            NodeKind::Compute => quote! {
+                fn #ident(&self, input: #input) -> #output #body
+            },
+            _ => quote! {
+                async fn #ident(&self, _ctx: &::onex_runtime::EffectContext, input: #input) -> #output #body
+            },
         }
     });
     let fns: Vec<TokenStream> = fns.collect();
@@ -319,6 +348,20 @@ fn user_code(case: &Case, file: &syn::File) -> TokenStream {
             }
         }
     });
+    // Named after the attribute, so the effect cases' compiled copies stay as they were.
+    let contract_of = match case.kind {
+        NodeKind::Compute => quote! {
+            fn compute_node<N: ::onex_runtime::ComputeNode>(_: &N) -> &'static ::onex_runtime::ContractInfo {
+                N::CONTRACT
+            }
+        },
+        _ => quote! {
+            fn effect_node<N: ::onex_runtime::EffectNode>(_: &N) -> &'static ::onex_runtime::ContractInfo {
+                N::CONTRACT
+            }
+        },
+    };
+    let contract_fn = format_ident!("{}", case.kind.macro_name());
     quote! {
         impl #handler for #node {
             #(#fns)*
@@ -327,10 +370,8 @@ fn user_code(case: &Case, file: &syn::File) -> TokenStream {
         #(#stand_ins)*
 
         fn main() {
-            fn effect_node<N: ::onex_runtime::EffectNode>(_: &N) -> &'static ::onex_runtime::ContractInfo {
-                N::CONTRACT
-            }
-            let contract = effect_node(&#node);
+            #contract_of
+            let contract = #contract_fn(&#node);
             assert_eq!(contract.operations.len(), #operation::ALL.len());
             let declared = contract.declared_fingerprint.unwrap_or(contract.fingerprint);
             assert_eq!(declared, contract.fingerprint);

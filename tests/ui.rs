@@ -6,7 +6,8 @@
 //!
 //! Layout: `ui/pass/*.rs` compile and run; `ui/fail/<category>/<rule>.rs` fail to compile
 //! with exactly `<rule>.stderr`. A fail case's contract sits next to it (`<rule>.yaml`), so
-//! messages show a short `rule.yaml:LINE:COL`; pass cases share `ui/contracts/`.
+//! messages show a short `rule.yaml:LINE:COL`; pass cases share `ui/contracts/`;
+//! `ui/corpus/*.rs` fail on contracts of `../shared/onex-corpus` (run when it is present).
 
 use std::path::{Path, PathBuf};
 
@@ -39,4 +40,28 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.pass("ui/pass/*.rs");
     t.compile_fail("ui/fail/*/*.rs");
+    // Already matched above (trybuild runs each file once); listed so the reducer cases
+    // are found by name: every FSM error class, rejected at `file.yaml:LINE:COL`.
+    t.compile_fail("ui/fail/fsm/*.rs");
+    // Cases that compile contracts of the shared corpus, which a user's clone lacks.
+    if shared_corpus_present() {
+        t.compile_fail("ui/corpus/*.rs");
+    }
+}
+
+/// True when `../shared/onex-corpus` sits beside the clone; CI (`CI` set) requires it.
+fn shared_corpus_present() -> bool {
+    let present = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/onex-corpus")
+        .is_dir();
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs ../shared/onex-corpus beside the clone"
+        );
+        eprintln!(
+            "skipping ui/corpus: ../shared/onex-corpus not found (a user's clone has no shared data)"
+        );
+    }
+    present
 }

@@ -1,4 +1,5 @@
-//! Macro arguments (`contract = "…"`, `relative_to = …`, `crate = …`, `derive(…)`, `strict`).
+//! Macro arguments (`contract = "…"`, `relative_to = …`, `crate = …`, `derive(…)`, `strict`,
+//! `context = Type`).
 
 use darling::FromMeta;
 use darling::ast::NestedMeta;
@@ -74,6 +75,8 @@ pub struct NodeArgs {
     /// Fingerprint drift is an error instead of a warning.
     #[darling(default)]
     pub strict: bool,
+    /// `context = Type`: the type reducer guards read (default: the contract's `input_model`).
+    pub context: Option<syn::Path>,
 }
 
 /// Parses the attribute's arguments, collecting every problem (unknown keys with suggestions).
@@ -147,6 +150,7 @@ pub fn parse(args: TokenStream) -> (Option<NodeArgs>, Option<syn::Error>) {
                 krate: None,
                 derive: darling::util::PathList::default(),
                 strict: false,
+                context: None,
             });
             (recovered, combined)
         }

@@ -23,12 +23,21 @@ use quote::quote;
 
 /// Expands `#[effect_node(args)] item`.
 pub fn expand_effect_node(args: TokenStream, item: TokenStream, site: CallSite) -> TokenStream {
-    expand_node(NodeKind::Effect, Flavor::Effect, args, item, &site)
+    expand_node(NodeKind::Effect, args, item, &site)
+}
+
+/// Expands `#[compute_node(args)] item`.
+pub fn expand_compute_node(args: TokenStream, item: TokenStream, site: CallSite) -> TokenStream {
+    expand_node(NodeKind::Compute, args, item, &site)
+}
+
+/// Expands `#[reducer_node(args)] item`.
+pub fn expand_reducer_node(args: TokenStream, item: TokenStream, site: CallSite) -> TokenStream {
+    expand_node(NodeKind::Reducer, args, item, &site)
 }
 
 fn expand_node(
     kind: NodeKind,
-    flavor: Flavor,
     args: TokenStream,
     item_tokens: TokenStream,
     site: &CallSite,
@@ -36,7 +45,7 @@ fn expand_node(
     let (args, arg_error) = args::parse(args);
     // An argument error alone still expands (with defaults), so nothing else cascades; it
     // is reported after the contract's errors either way.
-    match generate(kind, flavor, args.as_ref(), &item_tokens, site) {
+    match generate(kind, args.as_ref(), &item_tokens, site) {
         Ok(expansion) => {
             let arg_error = arg_error.map(|e| e.to_compile_error());
             quote! {
@@ -55,7 +64,6 @@ fn expand_node(
 /// Everything generated besides the user's item, or every error that prevents it.
 fn generate(
     kind: NodeKind,
-    flavor: Flavor,
     args: Option<&args::NodeArgs>,
     item_tokens: &TokenStream,
     site: &CallSite,
@@ -121,6 +129,14 @@ fn generate(
             format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
         ));
     }
+    if let Some(contract) = &loaded.contract
+        && let Some((at, message)) = valid::purity(kind, contract)
+    {
+        errors.push(syn::Error::new(
+            lit.span(),
+            format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
+        ));
+    }
     let drift: Vec<String> = loaded
         .warnings()
         .filter(|d| d.code == "fingerprint-drift")
@@ -134,6 +150,38 @@ fn generate(
             ));
         }
     }
+    // FSM warnings (`fsm-no-way-out`, …) reach the user like drift: a deprecation warning,
+    // an error under `strict`.
+    let fsm_warnings: Vec<String> = loaded
+        .warnings()
+        .filter(|d| d.code.starts_with("fsm-"))
+        .map(|d| loaded.render(d))
+        .collect();
+    if args.strict {
+        for message in &fsm_warnings {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("{message}\n  note: `strict` makes state machine warnings errors"),
+            ));
+        }
+    }
+    if let Some(context) = &args.context
+        && kind != NodeKind::Reducer
+    {
+        errors.push(syn::Error::new_spanned(
+            context,
+            format!(
+                "`context = …` applies to `#[reducer_node]` only (it names the type reducer guards read)\n  help: remove it from `#[{}]`",
+                kind.macro_name()
+            ),
+        ));
+    }
+    let reducer = match (kind, &loaded.contract) {
+        (NodeKind::Reducer, Some(contract)) if errors.is_empty() => {
+            reducer_inputs(args, &loaded, contract, &mut errors)
+        }
+        _ => None,
+    };
     let (Some(strukt), Some(contract), Some(ops), true) = (
         strukt,
         &loaded.contract,
@@ -155,12 +203,41 @@ fn generate(
         .map(|s| s.display.clone())
         .collect();
     let tracking = locate::tracking(lit, &path, &includes);
-    let expansion = expand::node(&ir, flavor, &rt, &args.derive, tracking);
+    let expansion = match (kind, reducer) {
+        (NodeKind::Reducer, Some((fsm, context))) => {
+            let module = expand::module(&ir, &rt);
+            let reducer =
+                expand::reducer::node(&ir, fsm, &context, &contract.definitions, &rt, tracking);
+            quote!(#module #reducer)
+        }
+        (NodeKind::Compute, _) => expand::node(&ir, Flavor::Compute, &rt, &args.derive, tracking),
+        _ => expand::node(&ir, Flavor::Effect, &rt, &args.derive, tracking),
+    };
     let warnings = drift_warnings(&drift, lit);
+    let fsm_warnings = state_machine_warnings(&fsm_warnings, lit);
     Ok(quote! {
         #expansion
         #warnings
+        #fsm_warnings
     })
+}
+
+/// Like [`drift_warnings`]: one deprecation warning per FSM finding, at the contract literal.
+fn state_machine_warnings(messages: &[String], lit: &syn::LitStr) -> TokenStream {
+    let span = lit.span();
+    messages
+        .iter()
+        .map(|note| {
+            quote::quote_spanned! {span=>
+                const _: () = {
+                    #[deprecated(note = #note)]
+                    #[allow(non_upper_case_globals)]
+                    const onex_state_machine_warning: () = ();
+                    onex_state_machine_warning
+                };
+            }
+        })
+        .collect()
 }
 
 /// Stable proc macros cannot emit warnings; a deprecated item used once makes rustc warn,
@@ -183,4 +260,37 @@ fn drift_warnings(messages: &[String], lit: &syn::LitStr) -> TokenStream {
 
 fn io_reason(message: &str) -> &str {
     message.rsplit(": ").next().unwrap_or(message)
+}
+
+/// The reducer's state machine and guard context, or the errors that prevent them.
+fn reducer_inputs<'a>(
+    args: &args::NodeArgs,
+    loaded: &'a onex_contracts::Loaded,
+    contract: &onex_contracts::Contract,
+    errors: &mut Vec<syn::Error>,
+) -> Option<(&'a onex_contracts::fsm::Fsm, expand::reducer::Context)> {
+    let lit = &args.contract;
+    let Some(fsm) = &loaded.fsm else {
+        let at = contract.root.loc;
+        errors.push(syn::Error::new(
+            lit.span(),
+            format!(
+                "{}:{}:{}: `#[reducer_node]` needs a state machine, and this contract has none\n  help: add a `state_transitions:` block (states, initial_state, transitions), or use the node attribute of the contract's real kind",
+                loaded.file_of(at),
+                at.line,
+                at.col
+            ),
+        ));
+        return None;
+    };
+    match expand::reducer::context(args.context.as_ref(), contract, fsm) {
+        Ok(context) => Some((fsm, context)),
+        Err((at, message)) => {
+            errors.push(syn::Error::new(
+                lit.span(),
+                format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
+            ));
+            None
+        }
+    }
 }

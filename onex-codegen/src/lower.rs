@@ -1,10 +1,10 @@
 //! Contract + user item → the IR that expansion turns into tokens. Infallible once
 //! validation passed: every name here is a valid identifier.
 
-use onex_contracts::Contract;
 use onex_contracts::names;
 use onex_contracts::operations::{Operations, Routing, TypeRef};
 use onex_contracts::schema::ModelDef;
+use onex_contracts::{Contract, NodeKind};
 use proc_macro2::{Ident, Span};
 
 /// A Rust identifier from a derived name (`r#` for keywords).
@@ -110,6 +110,9 @@ pub struct MetaIr {
     pub name: String,
     /// `node_type` as written.
     pub node_type: String,
+    /// The node kind. Validation made it the macro's own kind (the flavor expanded), so
+    /// every node attribute gets `ContractInfo.kind` right without being told.
+    pub kind: NodeKind,
     /// contract_version.
     pub contract_version: (u64, u64, u64),
     /// node_version.
@@ -158,6 +161,8 @@ pub fn lower(node: &Ident, contract: &Contract, ops: &Operations, fingerprint: S
             .node_type
             .as_ref()
             .map_or_else(String::new, |n| n.value.clone()),
+        // Not a node contract: reported by validation, never expanded.
+        kind: contract.node_kind().unwrap_or(NodeKind::Effect),
         contract_version,
         node_version: contract
             .node_version

@@ -1,7 +1,8 @@
 //! Checks between the contract and the user's Rust item.
 
-use onex_contracts::NodeKind;
 use onex_contracts::model::DocumentKind;
+use onex_contracts::yaml::Loc;
+use onex_contracts::{Contract, NodeKind};
 use syn::spanned::Spanned;
 
 /// The user's item must be a non-generic struct.
@@ -37,20 +38,26 @@ fn item_span(item: &syn::Item) -> proc_macro2::Span {
     }
 }
 
+/// "a" or "an" before the kind's name.
+fn article(kind: NodeKind) -> &'static str {
+    if kind == NodeKind::Effect || kind == NodeKind::Orchestrator {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 /// The contract's kind must match the macro's.
 pub fn kind(expected: NodeKind, actual: DocumentKind, node_type: Option<&str>) -> Option<String> {
     match actual {
         DocumentKind::Node(kind) if kind == expected => None,
         DocumentKind::Node(kind) => Some(format!(
-            "`#[{}]` on {} {kind} contract (`node_type: {}`)\n  help: use `#[{}]`, or point `contract` at a {expected} contract",
+            "`#[{}]` on {} {kind} contract (`node_type: {}`)\n  help: use `#[{}]`, or point `contract` at {} {expected} contract",
             expected.macro_name(),
-            if kind == NodeKind::Effect || kind == NodeKind::Orchestrator {
-                "an"
-            } else {
-                "a"
-            },
+            article(kind),
             node_type.unwrap_or_default(),
-            kind.macro_name()
+            kind.macro_name(),
+            article(expected),
         )),
         other => Some(format!(
             "`#[{}]` needs a node contract, but this file is a {}\n  help: node contracts have `node_type: {}`",
@@ -63,5 +70,79 @@ pub fn kind(expected: NodeKind, actual: DocumentKind, node_type: Option<&str>) -
                 NodeKind::Orchestrator => "ORCHESTRATOR_GENERIC",
             }
         )),
+    }
+}
+
+/// True when a `descriptor.purity` value declares a pure node.
+///
+/// The corpus spells purity many ways (`pure`, `pure (no side effects)`, `side_effecting`,
+/// `side_effect`, `impure`, `side_effecting (modifies external state)`, …), so the value is
+/// classified by its leading word, case-insensitively: the text up to the first character
+/// that is not a letter or a digit (so `pure_function` and `Pure (no I/O)` lead with
+/// `pure`). That word must be `pure`; anything else (`impure`, `side_effecting`, an empty
+/// value, a word onex does not know) counts as side-effecting, because a compute node that
+/// is not declared pure cannot be assumed to be.
+pub fn is_pure(purity: &str) -> bool {
+    let word = purity
+        .trim()
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    word.eq_ignore_ascii_case("pure")
+}
+
+/// A compute contract must not declare side effects (`descriptor.purity`, see [`is_pure`]).
+///
+/// This is a check of the contract against the macro, not of the contract alone: the same
+/// contract under `#[effect_node]` is a kind mismatch instead, and `onex validate` accepts it
+/// (the corpus has side-effecting descriptors on effect and orchestrator nodes). A compute
+/// contract without `descriptor.purity` is pure by its kind. Returns the location of the
+/// purity value and the message.
+pub fn purity(expected: NodeKind, contract: &Contract) -> Option<(Loc, String)> {
+    if expected != NodeKind::Compute || contract.node_kind() != Some(NodeKind::Compute) {
+        // Other macros have no purity rule; a kind mismatch is reported by [`kind`].
+        return None;
+    }
+    let purity = contract.descriptor.as_ref()?.purity.as_ref()?;
+    if is_pure(&purity.value) {
+        return None;
+    }
+    Some((
+        purity.loc,
+        format!(
+            "`#[compute_node]` on a side-effecting contract (`descriptor.purity: {}`): a compute node is a pure transformation\n  help: a node with side effects is an effect node: use `#[effect_node]` and `node_type: EFFECT_GENERIC`; if this transformation has no side effects, declare `purity: pure`",
+            purity.value.trim()
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_pure;
+
+    #[test]
+    fn purity_is_classified_by_its_leading_word() {
+        for pure in [
+            "pure",
+            "Pure",
+            " PURE ",
+            "pure (no side effects)",
+            "pure_function",
+            "pure, idempotent",
+        ] {
+            assert!(is_pure(pure), "{pure:?}");
+        }
+        for impure in [
+            "side_effecting",
+            "side_effect",
+            "impure",
+            "side_effecting (modifies external state)",
+            "side_effecting (state mutations)",
+            "purely_functional",
+            "",
+            "effectful",
+        ] {
+            assert!(!is_pure(impure), "{impure:?}");
+        }
     }
 }

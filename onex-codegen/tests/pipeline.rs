@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use onex_codegen::{CallSite, expand_effect_node};
+use onex_codegen::{CallSite, expand_compute_node, expand_effect_node};
 use quote::quote;
 
 fn site_in(dir: &Path) -> CallSite {
@@ -224,4 +224,109 @@ fn expansion_is_deterministic() {
     .to_string();
     assert_eq!(a, b);
     assert!(a.contains("TOPIC_ONEX_CMD_C_RUN_V1"));
+}
+
+#[test]
+fn side_effecting_compute_contracts_are_rejected_at_the_purity_value() {
+    let dir = temp_dir("purity");
+    let contract = |purity: &str| {
+        format!(
+            "name: c\nnode_type: COMPUTE_GENERIC\ncontract_version: {{major: 1, minor: 0, patch: 0}}\ninput_model: ModelIn\noutput_model: ModelOut\ndescriptor:\n  purity: {purity}\n"
+        )
+    };
+    let expand = |file: &str, purity: &str| {
+        std::fs::write(dir.join(file), contract(purity)).unwrap();
+        errors_of(&expand_compute_node(
+            quote!(contract = #file),
+            quote!(
+                pub struct C;
+            ),
+            site_in(&dir),
+        ))
+    };
+    for (i, purity) in [
+        "side_effecting",
+        "side_effect",
+        "impure",
+        "side_effecting (modifies external state)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let file = format!("impure{i}.yaml");
+        let errors = expand(&file, purity);
+        assert_eq!(errors.len(), 1, "{purity}: {errors:#?}");
+        assert!(
+            errors[0].starts_with(&format!(
+                "{file}:7:11: `#[compute_node]` on a side-effecting contract"
+            )),
+            "{errors:#?}"
+        );
+        assert!(errors[0].contains("use `#[effect_node]` and `node_type: EFFECT_GENERIC`"));
+    }
+    for (i, purity) in ["pure", "pure (no side effects)", "Pure"]
+        .into_iter()
+        .enumerate()
+    {
+        let errors = expand(&format!("pure{i}.yaml"), purity);
+        assert!(errors.is_empty(), "{purity}: {errors:#?}");
+    }
+    // The same side-effecting descriptor on an effect contract is fine under `#[effect_node]`.
+    std::fs::write(
+        dir.join("effect.yaml"),
+        contract("side_effecting").replace("COMPUTE_GENERIC", "EFFECT_GENERIC"),
+    )
+    .unwrap();
+    let out = expand_effect_node(
+        quote!(contract = "effect.yaml"),
+        quote!(
+            pub struct C;
+        ),
+        site_in(&dir),
+    );
+    assert!(errors_of(&out).is_empty());
+}
+
+#[test]
+fn every_compute_contract_in_the_corpus_expands_without_errors() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/onex-corpus/valid/nodes");
+    if !corpus.is_dir() {
+        eprintln!("skipping: ../shared/onex-corpus not found (a user's clone has no shared data)");
+        return;
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    let mut expanded = 0;
+    for path in entries {
+        let loaded = onex_contracts::load_file(&path, "c.yaml");
+        if loaded.contract.as_ref().and_then(|c| c.node_kind())
+            != Some(onex_contracts::NodeKind::Compute)
+        {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let out = expand_compute_node(
+            quote!(contract = #name),
+            quote!(
+                pub struct Node;
+            ),
+            site_in(&corpus),
+        );
+        let errors = errors_of(&out);
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        let text = out.to_string();
+        assert!(
+            text.contains("impl :: onex_runtime :: __private :: ComputeNode for Node"),
+            "{name}"
+        );
+        assert!(
+            text.contains("kind : :: onex_runtime :: __private :: NodeKind :: Compute"),
+            "{name}"
+        );
+        expanded += 1;
+    }
+    assert_eq!(expanded, 5, "the corpus has five compute contracts");
 }

@@ -21,6 +21,7 @@
 
 pub mod diag;
 pub mod fingerprint;
+pub mod fsm;
 pub mod kind;
 pub mod load;
 pub mod model;

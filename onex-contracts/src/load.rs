@@ -4,6 +4,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::fingerprint::{self, Fingerprint};
+use crate::kind::NodeKind;
 use crate::model::Contract;
 use crate::operations::{self, Operations};
 use crate::valid;
@@ -34,6 +35,10 @@ pub struct Loaded {
     pub operations: Option<Operations>,
     /// The computed fingerprint, if the contract has a `contract_version`.
     pub fingerprint: Option<Fingerprint>,
+    /// The state machine of a reducer contract (`state_transitions` or `state_machine`),
+    /// parsed and validated (its problems are in `diagnostics`); `None` for other kinds and
+    /// for reducers without a state machine block.
+    pub fsm: Option<crate::fsm::Fsm>,
     /// All findings, sorted by location.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -133,6 +138,7 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
                 contract: None,
                 operations: None,
                 fingerprint: None,
+                fsm: None,
                 diagnostics: d.into_sorted(),
             };
         }
@@ -164,6 +170,21 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
             valid::validate(c, &ops, &mut d);
             ops
         });
+    let fsm = contract
+        .as_ref()
+        .filter(|c| c.node_kind() == Some(NodeKind::Reducer))
+        .and_then(|c| {
+            let fsm = crate::fsm::parse::parse(c, &mut d)?;
+            crate::fsm::valid::validate(&fsm, &mut d);
+            if let Some(model) = c
+                .input_model
+                .as_ref()
+                .and_then(|m| c.definition(&m.name.value))
+            {
+                crate::fsm::valid::check_context(&fsm, model, &c.definitions, &mut d);
+            }
+            Some(fsm)
+        });
     if let (Some(c), Some(computed)) = (&contract, &fingerprint)
         && let Some(declared) = &c.fingerprint
         && declared.value != computed.to_string()
@@ -187,6 +208,7 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
         contract,
         operations,
         fingerprint,
+        fsm,
         diagnostics: d.into_sorted(),
     }
 }
@@ -201,6 +223,7 @@ fn failed(path: &Path, display: &str, diagnostic: Diagnostic) -> Loaded {
         contract: None,
         operations: None,
         fingerprint: None,
+        fsm: None,
         diagnostics: vec![diagnostic],
     }
 }

@@ -59,6 +59,17 @@ impl FieldDef {
     pub fn optional(&self) -> bool {
         !self.required || self.default.is_some()
     }
+
+    /// True when the generated Rust field is an `Option<T>` (nullable, a `null` default, or
+    /// not required and without a default).
+    pub fn is_option(&self) -> bool {
+        match &self.default {
+            Some(DefaultValue::Value(serde_json::Value::Null)) => true,
+            Some(DefaultValue::Value(_)) => self.nullable,
+            Some(DefaultValue::Factory(_)) => false,
+            None => self.nullable || !self.required,
+        }
+    }
 }
 
 /// A field type.

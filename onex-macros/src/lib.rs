@@ -13,3 +13,23 @@ pub fn effect_node(args: TokenStream, item: TokenStream) -> TokenStream {
     onex_codegen::expand_effect_node(args.into(), item.into(), onex_codegen::CallSite::capture())
         .into()
 }
+
+/// Declares a COMPUTE node (a pure transformation) from its contract:
+/// `#[compute_node(contract = "contract.yaml")]`.
+///
+/// See the `onex_runtime` crate documentation for the generated API.
+#[proc_macro_attribute]
+pub fn compute_node(args: TokenStream, item: TokenStream) -> TokenStream {
+    onex_codegen::expand_compute_node(args.into(), item.into(), onex_codegen::CallSite::capture())
+        .into()
+}
+
+/// Declares a REDUCER node from its contract's state machine:
+/// `#[reducer_node(contract = "contract.yaml")]`.
+///
+/// See the `onex_runtime` crate documentation for the generated API.
+#[proc_macro_attribute]
+pub fn reducer_node(args: TokenStream, item: TokenStream) -> TokenStream {
+    onex_codegen::expand_reducer_node(args.into(), item.into(), onex_codegen::CallSite::capture())
+        .into()
+}

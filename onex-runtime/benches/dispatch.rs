@@ -21,6 +21,18 @@
 //!     `process` (the `envelope` benchmarks) and a correctness check, like
 //!     `calc_hand_written` (the same check): neither is inlined.
 //! - `envelope/*`: JSON bytes → typed input → handler → reply, whole and in pieces (`Calc`).
+//! - `compute/*`: the same eight operations as a COMPUTE node (`benches/bench_compute_contract.yaml`,
+//!   synchronous handlers, no futures to poll). `compute/dispatch/generated` is the generated
+//!   `ComputeNode::dispatch` of node `Pure`, `compute/dispatch/hand_written` a hand-written
+//!   `match` calling the same handler methods, over the same 1024 pseudo-random inputs; each
+//!   has two callers (its benchmark loop and the correctness check), so inlining treats them
+//!   alike. `compute/process_json/{minimal,full}` is JSON bytes → reply envelope (JSON payload) through
+//!   `ComputeNode::process_json` (validation and the panic guard included) on a second node,
+//!   `PureJson`, so `Pure::dispatch` keeps its two callers.
+//!
+//!   ```sh
+//!   cargo bench -p onex-runtime --bench dispatch -- --warm-up-time 1 --measurement-time 3 compute
+//!   ```
 
 use std::future::Future;
 use std::hint::black_box;
@@ -29,7 +41,8 @@ use std::task::{Context, Poll, Waker};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use onex_runtime::{
-    EffectContext, EffectNode, Envelope, JsonValue, NodeInput, OnexError, effect_node,
+    ComputeNode, EffectContext, EffectNode, Envelope, JsonValue, NodeInput, OnexError,
+    compute_node, effect_node,
 };
 
 /// The node of the `envelope` and `dispatch_out_of_line` benchmarks: eight integer operations.
@@ -318,5 +331,174 @@ fn envelope(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch, envelope);
+/// The COMPUTE node of `compute/dispatch/*`.
+#[compute_node(
+    contract = "benches/bench_compute_contract.yaml",
+    relative_to = manifest,
+    derive(Clone)
+)]
+pub struct Pure;
+
+/// The same contract again, for `compute/process_json/*`.
+#[compute_node(
+    contract = "benches/bench_compute_contract.yaml",
+    relative_to = manifest,
+    derive(Clone)
+)]
+pub struct PureJson;
+
+/// Implements a compute node's handler trait and writes the hand-written `match` one would use
+/// instead of the generated `dispatch`: same handlers, same output wrapping.
+macro_rules! compute_node_impl {
+    ($node:ident, $module:ident, $handler:ident, $input:ident, $output:ident, $hand:ident, $make:ident) => {
+        impl $handler for $node {
+            fn math_add(&self, i: $module::ModelPair) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.a.wrapping_add(i.b),
+                })
+            }
+            fn math_sub(&self, i: $module::ModelPair) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.a.wrapping_sub(i.b),
+                })
+            }
+            fn math_mul(&self, i: $module::ModelPair) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.a.wrapping_mul(i.b),
+                })
+            }
+            fn math_min(&self, i: $module::ModelPair) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.a.min(i.b),
+                })
+            }
+            fn math_max(&self, i: $module::ModelPair) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.a.max(i.b),
+                })
+            }
+            fn math_neg(&self, i: $module::ModelUnary) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.x.wrapping_neg(),
+                })
+            }
+            fn math_abs(&self, i: $module::ModelUnary) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.x.wrapping_abs(),
+                })
+            }
+            fn math_square(
+                &self,
+                i: $module::ModelUnary,
+            ) -> Result<$module::ModelValue, OnexError> {
+                Ok($module::ModelValue {
+                    value: i.x.wrapping_mul(i.x),
+                })
+            }
+        }
+
+        /// The hand-written dispatch.
+        #[allow(dead_code)]
+        fn $hand(node: &$node, input: $input) -> Result<$output, OnexError> {
+            match input {
+                $input::MathAdd(i) => node.math_add(i).map($output::MathAdd),
+                $input::MathSub(i) => node.math_sub(i).map($output::MathSub),
+                $input::MathMul(i) => node.math_mul(i).map($output::MathMul),
+                $input::MathMin(i) => node.math_min(i).map($output::MathMin),
+                $input::MathMax(i) => node.math_max(i).map($output::MathMax),
+                $input::MathNeg(i) => node.math_neg(i).map($output::MathNeg),
+                $input::MathAbs(i) => node.math_abs(i).map($output::MathAbs),
+                $input::MathSquare(i) => node.math_square(i).map($output::MathSquare),
+            }
+        }
+
+        /// The benchmark inputs for this node.
+        #[allow(dead_code)]
+        fn $make() -> Vec<$input> {
+            operations()
+                .into_iter()
+                .map(|(op, a, b)| {
+                    let pair = $module::ModelPair { a, b };
+                    let unary = $module::ModelUnary { x: a };
+                    match op {
+                        0 => $input::MathAdd(pair),
+                        1 => $input::MathSub(pair),
+                        2 => $input::MathMul(pair),
+                        3 => $input::MathMin(pair),
+                        4 => $input::MathMax(pair),
+                        5 => $input::MathNeg(unary),
+                        6 => $input::MathAbs(unary),
+                        _ => $input::MathSquare(unary),
+                    }
+                })
+                .collect()
+        }
+    };
+}
+
+compute_node_impl!(
+    Pure,
+    pure,
+    PureHandler,
+    PureInput,
+    PureOutput,
+    pure_hand_written,
+    pure_inputs
+);
+compute_node_impl!(
+    PureJson,
+    pure_json,
+    PureJsonHandler,
+    PureJsonInput,
+    PureJsonOutput,
+    pure_json_hand_written,
+    pure_json_inputs
+);
+
+/// [`bench_loop!`] for synchronous calls.
+macro_rules! bench_loop_sync {
+    ($group:expr, $name:literal, $inputs:expr, |$input:ident| $call:expr) => {
+        $group.bench_function($name, |b| {
+            b.iter_batched_ref(
+                || $inputs.clone(),
+                |batch| {
+                    for $input in batch.drain(..) {
+                        let _ = black_box($call);
+                    }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    };
+}
+
+fn compute(c: &mut Criterion) {
+    let inputs = pure_inputs();
+    // The correctness check, which is also each side's second caller.
+    for input in &inputs {
+        let generated = Pure.dispatch(input.clone());
+        let hand = pure_hand_written(&Pure, input.clone());
+        assert_eq!(format!("{generated:?}"), format!("{hand:?}"));
+    }
+    let node = PureJson;
+    let reply = node.process_json(FULL_REQUEST).unwrap();
+    assert_eq!(reply.payload["value"], 42);
+
+    let mut group = c.benchmark_group("compute");
+    group.throughput(Throughput::Elements(inputs.len() as u64));
+    bench_loop_sync!(group, "dispatch/generated", inputs, |input| Pure
+        .dispatch(black_box(input)));
+    bench_loop_sync!(group, "dispatch/hand_written", inputs, |input| {
+        pure_hand_written(&Pure, black_box(input))
+    });
+    for (name, request) in [("minimal", MINIMAL_REQUEST), ("full", FULL_REQUEST)] {
+        group.throughput(Throughput::Bytes(request.len() as u64));
+        group.bench_function(format!("process_json/{name}"), |b| {
+            b.iter(|| node.process_json(black_box(request)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, envelope, compute);
 criterion_main!(benches);

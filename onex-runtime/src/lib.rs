@@ -53,6 +53,12 @@
 //! | `PostgresAdapterHandler` | the trait you implement: one `async fn` per operation |
 //! | `impl EffectNode for PostgresAdapter` | `dispatch`, `process`, `process_json`, `CONTRACT` |
 //!
+//! `#[compute_node]` generates the same items for a pure node (a contract with
+//! `node_type: COMPUTE_GENERIC`; a side-effecting `descriptor.purity` is a compile error),
+//! except that the handler's methods are plain synchronous `fn(&self, input)` and the node
+//! implements [`ComputeNode`], whose `process` and `process_json` are synchronous too and
+//! turn a panicking handler into a typed error.
+//!
 //! # Paths
 //!
 //! `contract = "x.yaml"` is relative to the source file holding the attribute (like
@@ -63,6 +69,7 @@
 mod context;
 mod envelope;
 mod error;
+pub mod fsm;
 mod node;
 
 #[doc(hidden)]
@@ -72,12 +79,13 @@ pub mod __private;
 pub use context::EffectContext;
 pub use envelope::{Envelope, EnvelopeMetadata, SemVer};
 pub use error::{ErrorCode, OnexError};
+pub use fsm::{FsmError, FsmExecutor, FsmInfo, FsmName, FsmState, ReducerNode, Transition};
 pub use node::{
-    ContractInfo, EffectNode, NodeInput, NodeKind, NodeOutput, OperationInfo, RoutingStrategy,
-    Version,
+    ComputeNode, ContractInfo, EffectNode, NodeInput, NodeKind, NodeOutput, OperationInfo,
+    RoutingStrategy, Version,
 };
 #[cfg(feature = "macros")]
-pub use onex_macros::effect_node;
+pub use onex_macros::{compute_node, effect_node, reducer_node};
 /// Untyped JSON, the payload type of operations whose contract names no model.
 pub use serde_json::Value as JsonValue;
 /// UUIDs (envelope and correlation ids, `type: uuid` fields).

@@ -1,10 +1,14 @@
 //! The node traits that generated code implements, and the static contract metadata.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use uuid::Uuid;
 
 use crate::context::EffectContext;
 use crate::envelope::Envelope;
-use crate::error::OnexError;
+use crate::error::{ErrorCode, OnexError};
 
 /// The kind of an ONEX node (DESIGN.md §4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -172,14 +176,12 @@ pub trait EffectNode: Send + Sync + 'static {
         async move {
             let ctx = EffectContext::for_envelope(&envelope, Self::CONTRACT.name);
             let correlation_id = ctx.correlation_id();
-            let with_id = |e: OnexError| e.with_correlation_id(correlation_id);
-            envelope.payload.validate().map_err(with_id)?;
-            let (payload, request) = envelope.take_payload();
-            let output = self.dispatch(&ctx, payload).await.map_err(with_id)?;
-            let payload_type = output.payload_type();
-            let mut reply = request.reply(output);
-            reply.payload_type = Some(payload_type.to_owned());
-            Ok(reply)
+            let (payload, request) = accept(envelope, correlation_id)?;
+            let output = self
+                .dispatch(&ctx, payload)
+                .await
+                .map_err(|e| e.with_correlation_id(correlation_id))?;
+            Ok(reply(&request, output))
         }
     }
 
@@ -192,17 +194,162 @@ pub trait EffectNode: Send + Sync + 'static {
         json: &[u8],
     ) -> impl Future<Output = Result<Envelope<serde_json::Value>, OnexError>> + Send {
         async move {
-            let raw = Envelope::<serde_json::Value>::from_json(json)?;
-            let correlation_id = raw.correlation_id;
-            let typed = raw.try_map_payload(|payload_type, payload| {
-                Self::Input::decode(payload_type, payload)
-            });
-            let typed = typed.map_err(|e| match correlation_id {
-                Some(id) => e.with_correlation_id(id),
-                None => e,
-            })?;
+            let typed = decode_envelope::<Self::Input>(json)?;
             let reply = self.process(typed).await?;
-            reply.try_map_payload(|_, output| output.encode())
+            encode_reply(reply)
+        }
+    }
+}
+
+/// A COMPUTE node: a pure transformation. Implemented by `#[compute_node]`.
+///
+/// Like [`EffectNode`], but synchronous and without a context: the generated
+/// [`dispatch`](ComputeNode::dispatch) is a `match` over the input that calls the user's
+/// handler trait, whose methods are plain `fn(&self, input) -> Result<Output, OnexError>`.
+/// [`process`](ComputeNode::process) and [`process_json`](ComputeNode::process_json) have the
+/// envelope-level semantics of [`EffectNode::process`] and [`EffectNode::process_json`]: the
+/// input is validated first, the reply keeps the request's correlation id and records it as
+/// the cause, and every failure is a typed [`OnexError`].
+///
+/// # Panicking handlers
+///
+/// [`process`](ComputeNode::process) (and so `process_json`) catches a panic in a handler with
+/// [`std::panic::catch_unwind`] and returns it as an [`ErrorCode::HandlerExecution`] error
+/// naming the operation and carrying the panic message (context keys `operation` and
+/// `panic`), so one bad input cannot take down a node that serves many. The panic hook still
+/// runs (by default it prints the message to stderr). Two limits: with `panic = "abort"` there
+/// is nothing to catch, and a handler that panics while holding a lock (a compute node should
+/// hold none) leaves it poisoned. Calling [`dispatch`](ComputeNode::dispatch) directly does not
+/// catch panics.
+pub trait ComputeNode: Send + Sync + 'static {
+    /// The input enum (one variant per operation).
+    type Input: NodeInput;
+    /// The output enum (one variant per operation).
+    type Output: NodeOutput;
+    /// The contract, as embedded at compile time.
+    const CONTRACT: &'static ContractInfo;
+
+    /// Calls the handler of the input's operation.
+    fn dispatch(&self, input: Self::Input) -> Result<Self::Output, OnexError>;
+
+    /// Validates the input, dispatches it and wraps the output in a reply envelope that keeps
+    /// the request's correlation id and records it as the cause. A panicking handler becomes
+    /// an [`ErrorCode::HandlerExecution`] error (see the trait docs).
+    fn process(
+        &self,
+        envelope: Envelope<Self::Input>,
+    ) -> Result<Envelope<Self::Output>, OnexError> {
+        let correlation_id = correlation_id(&envelope);
+        let (payload, request) = accept(envelope, correlation_id)?;
+        let operation = payload.operation();
+        let output = catch_unwind(AssertUnwindSafe(|| self.dispatch(payload)))
+            .unwrap_or_else(|panic| Err(handler_panicked(operation, &*panic)))
+            .map_err(|e| e.with_correlation_id(correlation_id))?;
+        Ok(reply(&request, output))
+    }
+
+    /// Decodes a JSON envelope, processes it and encodes the reply as a JSON envelope.
+    ///
+    /// Malformed JSON, an unknown operation or an invalid payload give a typed
+    /// [`OnexError`] carrying the envelope's correlation id when it could be read.
+    fn process_json(&self, json: &[u8]) -> Result<Envelope<serde_json::Value>, OnexError> {
+        let typed = decode_envelope::<Self::Input>(json)?;
+        let reply = self.process(typed)?;
+        encode_reply(reply)
+    }
+}
+
+// The envelope-level steps every node kind shares.
+
+/// The id a reply and errors carry: the envelope's `correlation_id`, else its `envelope_id`
+/// (as [`Envelope::reply`] does).
+fn correlation_id<T>(envelope: &Envelope<T>) -> Uuid {
+    envelope.correlation_id.unwrap_or(envelope.envelope_id)
+}
+
+/// Validates the input and splits it off the request envelope; a validation error carries
+/// `correlation_id`.
+fn accept<I: NodeInput>(
+    envelope: Envelope<I>,
+    correlation_id: Uuid,
+) -> Result<(I, Envelope<()>), OnexError> {
+    envelope
+        .payload
+        .validate()
+        .map_err(|e| e.with_correlation_id(correlation_id))?;
+    Ok(envelope.take_payload())
+}
+
+/// The reply to `request` carrying `output`, with the output model as `payload_type`.
+fn reply<O: NodeOutput>(request: &Envelope<()>, output: O) -> Envelope<O> {
+    let payload_type = output.payload_type();
+    let mut reply = request.reply(output);
+    reply.payload_type = Some(payload_type.to_owned());
+    reply
+}
+
+/// JSON bytes → a typed input envelope; decoding errors carry the envelope's correlation id
+/// when it could be read.
+fn decode_envelope<I: NodeInput>(json: &[u8]) -> Result<Envelope<I>, OnexError> {
+    let raw = Envelope::<serde_json::Value>::from_json(json)?;
+    let correlation_id = raw.correlation_id;
+    let typed = raw.try_map_payload(|payload_type, payload| I::decode(payload_type, payload));
+    typed.map_err(|e| match correlation_id {
+        Some(id) => e.with_correlation_id(id),
+        None => e,
+    })
+}
+
+/// A typed reply → a JSON reply envelope.
+fn encode_reply<O: NodeOutput>(
+    reply: Envelope<O>,
+) -> Result<Envelope<serde_json::Value>, OnexError> {
+    reply.try_map_payload(|_, output| output.encode())
+}
+
+/// The error a panicking handler turns into.
+fn handler_panicked(operation: &str, panic: &(dyn Any + Send)) -> OnexError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string panic payload");
+    OnexError::new(
+        ErrorCode::HandlerExecution,
+        format!("the handler of `{operation}` panicked: {message}"),
+    )
+    .with_context("operation", operation)
+    .with_context("panic", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_handler_execution_error_with_its_message() {
+        for (payload, message) in [
+            (
+                catch_unwind(|| panic!("static text")).unwrap_err(),
+                "static text",
+            ),
+            (
+                catch_unwind(|| panic!("formatted {}", 42)).unwrap_err(),
+                "formatted 42",
+            ),
+            (
+                catch_unwind(|| std::panic::panic_any(7_u8)).unwrap_err(),
+                "a non-string panic payload",
+            ),
+        ] {
+            let err = handler_panicked("op.name", &*payload);
+            assert_eq!(err.code(), &ErrorCode::HandlerExecution);
+            assert_eq!(
+                err.message(),
+                format!("the handler of `op.name` panicked: {message}")
+            );
+            assert_eq!(err.context()["operation"], "op.name");
+            assert_eq!(err.context()["panic"], message);
         }
     }
 }

@@ -5,9 +5,11 @@ use std::sync::OnceLock;
 
 pub use crate::context::EffectContext;
 pub use crate::error::{ErrorCode, OnexError};
+pub use crate::fsm::guard as fsm_guard;
+pub use crate::fsm::{FsmError, FsmInfo, FsmName, FsmState, ReducerNode, Transition};
 pub use crate::node::{
-    ContractInfo, EffectNode, NodeInput, NodeKind, NodeOutput, OperationInfo, RoutingStrategy,
-    Version,
+    ComputeNode, ContractInfo, EffectNode, NodeInput, NodeKind, NodeOutput, OperationInfo,
+    RoutingStrategy, Version,
 };
 pub use serde;
 pub use serde_json;

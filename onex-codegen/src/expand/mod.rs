@@ -1,6 +1,7 @@
 //! IR → tokens, one function per generated artifact.
 
 pub mod model;
+pub mod reducer;
 
 use onex_contracts::operations::Routing;
 use proc_macro2::{Ident, TokenStream};
@@ -14,6 +15,9 @@ use crate::private::Runtime;
 pub enum Flavor {
     /// `async fn op(&self, ctx: &EffectContext, input) -> Result<Output, OnexError>`.
     Effect,
+    /// `fn op(&self, input) -> Result<Output, OnexError>`: synchronous and pure (no context,
+    /// no `&mut self`).
+    Compute,
 }
 
 fn docs(text: &str) -> TokenStream {
@@ -64,7 +68,8 @@ pub fn node(
     }
 }
 
-fn module(ir: &NodeIr, rt: &Runtime) -> TokenStream {
+/// The node module: models, `CONTRACT`, topic constants.
+pub fn module(ir: &NodeIr, rt: &Runtime) -> TokenStream {
     let p = rt.private();
     let module = &ir.names.module;
     let models = model::models(&ir.models, rt);
@@ -126,7 +131,12 @@ fn contract_info(ir: &NodeIr, rt: &Runtime) -> TokenStream {
         Routing::Single => quote!(#p::RoutingStrategy::Single),
     };
     // The macro checked that the contract's kind is the node's kind.
-    let kind = quote!(#p::NodeKind::Effect);
+    let kind = match m.kind {
+        onex_contracts::NodeKind::Effect => quote!(#p::NodeKind::Effect),
+        onex_contracts::NodeKind::Compute => quote!(#p::NodeKind::Compute),
+        onex_contracts::NodeKind::Reducer => quote!(#p::NodeKind::Reducer),
+        onex_contracts::NodeKind::Orchestrator => quote!(#p::NodeKind::Orchestrator),
+    };
     let ops = ir.ops.iter().map(|op| {
         let (n, i, o) = (&op.name, op.input.wire_name(), op.output.wire_name());
         let d = op.description.clone().unwrap_or_default();
@@ -504,10 +514,17 @@ fn handler_trait(ir: &NodeIr, flavor: Flavor, rt: &Runtime) -> TokenStream {
                 fn #method(&self, ctx: &#p::EffectContext, input: #input)
                     -> impl ::core::future::Future<Output = ::core::result::Result<#output, #p::OnexError>> + ::core::marker::Send;
             },
+            Flavor::Compute => quote! {
+                #doc
+                fn #method(&self, input: #input) -> ::core::result::Result<#output, #p::OnexError>;
+            },
         }
     });
     let how = match flavor {
         Flavor::Effect => "Write each method as a plain `async fn`.",
+        Flavor::Compute => {
+            "Write each method as a plain, synchronous `fn`: a compute node is pure (no context, no `&mut self`)."
+        }
     };
     let doc = docs(&format!(
         "Implement this for `{}` to handle the operations of the `{}` contract: one method per operation. {how}\n\nA forgotten operation is a compile error (missing trait item).",
@@ -536,6 +553,9 @@ fn dispatch(ir: &NodeIr, flavor: Flavor, rt: &Runtime, tracking: TokenStream) ->
             Flavor::Effect => quote_spanned! {node.span()=>
                 #input::#variant(input) => <Self as #handler>::#method(self, ctx, input).await.map(#output::#variant),
             },
+            Flavor::Compute => quote_spanned! {node.span()=>
+                #input::#variant(input) => <Self as #handler>::#method(self, input).map(#output::#variant),
+            },
         }
     });
     let body = match flavor {
@@ -548,9 +568,15 @@ fn dispatch(ir: &NodeIr, flavor: Flavor, rt: &Runtime, tracking: TokenStream) ->
                 }
             }
         },
+        Flavor::Compute => quote! {
+            fn dispatch(&self, input: Self::Input) -> ::core::result::Result<Self::Output, #p::OnexError> {
+                match input { #(#arms)* }
+            }
+        },
     };
     let trait_name = match flavor {
         Flavor::Effect => quote!(EffectNode),
+        Flavor::Compute => quote!(ComputeNode),
     };
     let header = quote_spanned! {node.span()=> impl #p::#trait_name for #node };
     quote! {
