@@ -33,63 +33,85 @@ type S = LifecycleState;
 type T = LifecycleTrigger;
 type I = LifecycleIntent;
 
-/// The same machine, written by hand.
+/// The same machine, written by hand: a `match` on `(state, trigger)` with `if`s for the
+/// guards inside the arms.
 #[inline]
 fn hand_written(state: S, trigger: T, c: &Ctx) -> Result<Transition<S, T, I>, FsmError> {
-    let t = |from, to, name, intents: &'static [I]| {
-        Ok(Transition {
-            from,
-            to,
-            trigger,
-            name,
-            intents,
-        })
-    };
+    macro_rules! t {
+        ($from:expr, $to:expr, $name:expr, $intents:expr $(,)?) => {
+            Ok(Transition {
+                from: $from,
+                to: $to,
+                trigger,
+                name: $name,
+                intents: $intents,
+            })
+        };
+    }
     match (state, trigger) {
-        (S::Starting, T::Ok) => t(S::Starting, S::Healthy, "up", &[I::ClearAlert]),
-        (S::Starting, T::Fail) if c.retries < 3 => t(
-            S::Starting,
-            S::Starting,
-            "retry",
-            &[I::RestartService, I::StartProbe],
-        ),
-        (S::Starting, T::Fail) => t(S::Starting, S::Failed, "give_up", &[I::Alert]),
-        (S::Healthy, T::Slow) if c.latency_ms > 250.0 => {
-            t(S::Healthy, S::Degraded, "slow", &[I::RaiseWarning])
+        (S::Starting, T::Ok) => t!(S::Starting, S::Healthy, "up", &[I::ClearAlert]),
+        (S::Starting, T::Fail) => {
+            if c.retries < 3 {
+                t!(
+                    S::Starting,
+                    S::Starting,
+                    "retry",
+                    &[I::RestartService, I::StartProbe],
+                )
+            } else {
+                t!(S::Starting, S::Failed, "give_up", &[I::Alert])
+            }
         }
-        (S::Healthy, T::Slow) => Err(FsmError::GuardRejected {
-            state: "healthy",
-            trigger: "slow",
-            transition: "slow",
-            to: "degraded",
-            failed: vec!["latency_ms > 250"],
-        }),
-        (S::Healthy, T::Fail) => t(S::Healthy, S::Degraded, "wobble", &[I::RaiseWarning]),
-        (S::Degraded, T::Ok) => t(S::Degraded, S::Healthy, "recover", &[I::ClearAlert]),
-        (S::Degraded, T::Fail) if c.failures >= 3 => {
-            t(S::Degraded, S::Failed, "collapse", &[I::Alert])
+        (S::Healthy, T::Slow) => {
+            if c.latency_ms > 250.0 {
+                t!(S::Healthy, S::Degraded, "slow", &[I::RaiseWarning])
+            } else {
+                Err(FsmError::GuardRejected {
+                    state: "healthy",
+                    trigger: "slow",
+                    transition: "slow",
+                    to: "degraded",
+                    failed: vec!["latency_ms > 250"],
+                })
+            }
         }
-        (S::Degraded, T::Fail) => t(
-            S::Degraded,
-            S::Degraded,
-            "limp",
-            &[I::RecordFailure, I::RaiseWarning],
-        ),
-        (S::Failed, T::Restart) if c.retries < 3 => t(
-            S::Failed,
-            S::Starting,
-            "restart",
-            &[I::ClearAlert, I::RestartService, I::StartProbe],
-        ),
-        (S::Failed, T::Restart) => Err(FsmError::GuardRejected {
-            state: "failed",
-            trigger: "restart",
-            transition: "restart",
-            to: "starting",
-            failed: vec!["retries less_than 3"],
-        }),
-        (S::Failed, T::Stop) => t(S::Failed, S::Stopped, "stop", &[I::ClearAlert]),
-        (s, T::Stop) => t(s, S::Stopped, "stop", &[]),
+        (S::Healthy, T::Fail) => t!(S::Healthy, S::Degraded, "wobble", &[I::RaiseWarning]),
+        (S::Degraded, T::Ok) => t!(S::Degraded, S::Healthy, "recover", &[I::ClearAlert]),
+        (S::Degraded, T::Fail) => {
+            if c.failures >= 3 {
+                t!(S::Degraded, S::Failed, "collapse", &[I::Alert])
+            } else {
+                t!(
+                    S::Degraded,
+                    S::Degraded,
+                    "limp",
+                    &[I::RecordFailure, I::RaiseWarning],
+                )
+            }
+        }
+        (S::Failed, T::Restart) => {
+            if c.retries < 3 {
+                t!(
+                    S::Failed,
+                    S::Starting,
+                    "restart",
+                    &[I::ClearAlert, I::RestartService, I::StartProbe],
+                )
+            } else {
+                Err(FsmError::GuardRejected {
+                    state: "failed",
+                    trigger: "restart",
+                    transition: "restart",
+                    to: "starting",
+                    failed: vec!["retries less_than 3"],
+                })
+            }
+        }
+        (S::Failed, T::Stop) => t!(S::Failed, S::Stopped, "stop", &[I::ClearAlert]),
+        (S::Starting, T::Stop) => t!(S::Starting, S::Stopped, "stop", &[]),
+        (S::Healthy, T::Stop) => t!(S::Healthy, S::Stopped, "stop", &[]),
+        (S::Degraded, T::Stop) => t!(S::Degraded, S::Stopped, "stop", &[]),
+        (S::Stopped, T::Stop) => t!(S::Stopped, S::Stopped, "stop", &[]),
         (s, t) => Err(FsmError::NoTransition {
             state: s.as_str(),
             trigger: t.as_str(),
