@@ -1,9 +1,11 @@
-//! Expansion snapshots of `#[effect_node]` and `#[compute_node]` (STYLE.md §11.5, DESIGN.md §8).
+//! Expansion snapshots of `#[effect_node]`, `#[compute_node]` and `#[reducer_node]` (STYLE.md
+//! §11.5, DESIGN.md §8).
 //!
 //! For every contract in `snapshots/contracts/*.yaml`, the test expands
 //! `#[effect_node(contract = "contracts/<name>.yaml")] pub struct <Node>;` with
 //! `onex_codegen::expand_effect_node`, or `#[compute_node]` with
-//! `onex_codegen::expand_compute_node` when the contract's `node_type` is a compute kind
+//! `onex_codegen::expand_compute_node` / `#[reducer_node]` with
+//! `onex_codegen::expand_reducer_node` when the contract's `node_type` is a compute or reducer kind
 //! (no compiler in the loop: the call site is a
 //! hand-built [`CallSite`] whose source file sits in `snapshots/`), pretty-prints it with
 //! `prettyplease`, and compares it with `snapshots/expanded/<name>.snap`. Each expansion
@@ -92,8 +94,10 @@ fn cases() -> Vec<Case> {
             );
             let kind = loaded.contract.as_ref().and_then(|c| c.node_kind());
             let kind = match kind {
-                Some(kind @ (NodeKind::Effect | NodeKind::Compute)) => kind,
-                other => panic!("{name}: an effect or compute contract is needed, found {other:?}"),
+                Some(kind @ (NodeKind::Effect | NodeKind::Compute | NodeKind::Reducer)) => kind,
+                other => panic!(
+                    "{name}: an effect, compute or reducer contract is needed, found {other:?}"
+                ),
             };
             Case { name, node, kind }
         })
@@ -107,6 +111,7 @@ fn expand_tokens(case: &Case, contract: &str, source_file: PathBuf) -> TokenStre
     let doc = format!(" The `{node}` node.");
     let expand = match case.kind {
         NodeKind::Compute => onex_codegen::expand_compute_node,
+        NodeKind::Reducer => onex_codegen::expand_reducer_node,
         _ => onex_codegen::expand_effect_node,
     };
     expand(
@@ -307,6 +312,9 @@ fn user_type(ty: &syn::Type) -> Option<Ident> {
 /// names but does not define, and a `main` that uses the node.
 fn user_code(case: &Case, file: &syn::File) -> TokenStream {
     let node = &case.node;
+    if case.kind == NodeKind::Reducer {
+        return reducer_user_code(case);
+    }
     let handler = format_ident!("{node}Handler");
     let operation = format_ident!("{node}Operation");
     let methods = handler_methods(file, &handler, case.kind);
@@ -375,6 +383,28 @@ fn user_code(case: &Case, file: &syn::File) -> TokenStream {
             assert_eq!(contract.operations.len(), #operation::ALL.len());
             let declared = contract.declared_fingerprint.unwrap_or(contract.fingerprint);
             assert_eq!(declared, contract.fingerprint);
+        }
+    }
+}
+
+/// A reducer needs no handler: `main` checks the embedded machine against its enums.
+fn reducer_user_code(case: &Case) -> TokenStream {
+    let node = &case.node;
+    let (state, trigger, intent) = (
+        format_ident!("{node}State"),
+        format_ident!("{node}Trigger"),
+        format_ident!("{node}Intent"),
+    );
+    quote! {
+        fn main() {
+            use ::onex_runtime::ReducerNode;
+            let fsm = <#node as ReducerNode>::FSM;
+            assert_eq!(fsm.states.len(), #state::ALL.len());
+            assert_eq!(fsm.triggers.len(), #trigger::ALL.len());
+            assert_eq!(fsm.intents.len(), #intent::ALL.len());
+            assert_eq!(fsm.initial, #state::INITIAL.as_str());
+            let executor = ::onex_runtime::FsmExecutor::new(#node);
+            assert_eq!(executor.state(), #state::INITIAL);
         }
     }
 }

@@ -53,6 +53,12 @@
 //! | `PostgresAdapterHandler` | the trait you implement: one `async fn` per operation |
 //! | `impl EffectNode for PostgresAdapter` | `dispatch`, `process`, `process_json`, `CONTRACT` |
 //!
+//! `#[compute_node]` generates the same items with synchronous, pure handler methods
+//! (`fn op(&self, input) -> Result<Output, OnexError>`) and `impl ComputeNode`.
+//! `#[reducer_node]` generates `{Node}State`, `{Node}Trigger`, `{Node}Intent` and
+//! `impl ReducerNode` (a generated `match` on state and trigger); see [`fsm`] and
+//! [`FsmExecutor`].
+//!
 //! `#[compute_node]` generates the same items for a pure node (a contract with
 //! `node_type: COMPUTE_GENERIC`; a side-effecting `descriptor.purity` is a compile error),
 //! except that the handler's methods are plain synchronous `fn(&self, input)` and the node
