@@ -137,31 +137,12 @@ fn generate(
             format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
         ));
     }
-    let drift: Vec<String> = loaded
-        .warnings()
-        .filter(|d| d.code == "fingerprint-drift")
-        .map(|d| loaded.render(d))
-        .collect();
+    let warnings = surfaced_warnings(&loaded);
     if args.strict {
-        for message in &drift {
+        for w in &warnings {
             errors.push(syn::Error::new(
                 lit.span(),
-                format!("{message}\n  note: `strict` makes fingerprint drift an error"),
-            ));
-        }
-    }
-    // FSM warnings (`fsm-no-way-out`, …) reach the user like drift: a deprecation warning,
-    // an error under `strict`.
-    let fsm_warnings: Vec<String> = loaded
-        .warnings()
-        .filter(|d| d.code.starts_with("fsm-"))
-        .map(|d| loaded.render(d))
-        .collect();
-    if args.strict {
-        for message in &fsm_warnings {
-            errors.push(syn::Error::new(
-                lit.span(),
-                format!("{message}\n  note: `strict` makes state machine warnings errors"),
+                format!("{}\n  note: {}", w.message, w.strict_note),
             ));
         }
     }
@@ -213,49 +194,67 @@ fn generate(
         (NodeKind::Compute, _) => expand::node(&ir, Flavor::Compute, &rt, &args.derive, tracking),
         _ => expand::node(&ir, Flavor::Effect, &rt, &args.derive, tracking),
     };
-    let warnings = drift_warnings(&drift, lit);
-    let fsm_warnings = state_machine_warnings(&fsm_warnings, lit);
+    let warnings = deprecation_warnings(&warnings, lit);
     Ok(quote! {
         #expansion
         #warnings
-        #fsm_warnings
     })
 }
 
-/// Like [`drift_warnings`]: one deprecation warning per FSM finding, at the contract literal.
-fn state_machine_warnings(messages: &[String], lit: &syn::LitStr) -> TokenStream {
-    let span = lit.span();
-    messages
-        .iter()
-        .map(|note| {
-            quote::quote_spanned! {span=>
-                const _: () = {
-                    #[deprecated(note = #note)]
-                    #[allow(non_upper_case_globals)]
-                    const onex_state_machine_warning: () = ();
-                    onex_state_machine_warning
-                };
-            }
+/// A contract warning users get to see: fingerprint drift and FSM findings (`fsm-no-way-out`).
+struct Surfaced {
+    /// `file:LINE:COL: message` (+ help).
+    message: String,
+    /// The deprecated item that carries it.
+    item: &'static str,
+    /// What `strict` adds when it makes the warning an error.
+    strict_note: &'static str,
+}
+
+fn surfaced_warnings(loaded: &onex_contracts::Loaded) -> Vec<Surfaced> {
+    loaded
+        .warnings()
+        .filter_map(|d| {
+            let (item, strict_note) = if d.code == "fingerprint-drift" {
+                (
+                    "onex_fingerprint_drift",
+                    "`strict` makes fingerprint drift an error",
+                )
+            } else if d.code.starts_with("fsm-") {
+                (
+                    "onex_state_machine_warning",
+                    "`strict` makes state machine warnings errors",
+                )
+            } else {
+                return None;
+            };
+            Some(Surfaced {
+                message: loaded.render(d),
+                item,
+                strict_note,
+            })
         })
         .collect()
 }
 
 /// Stable proc macros cannot emit warnings; a deprecated item used once makes rustc warn,
-/// with the message, at the contract literal.
-fn drift_warnings(messages: &[String], lit: &syn::LitStr) -> TokenStream {
-    if messages.is_empty() {
-        return TokenStream::new();
-    }
-    let note = messages.join("; ");
+/// with the message, at the contract literal. One item per warning.
+fn deprecation_warnings(warnings: &[Surfaced], lit: &syn::LitStr) -> TokenStream {
     let span = lit.span();
-    quote::quote_spanned! {span=>
-        const _: () = {
-            #[deprecated(note = #note)]
-            #[allow(non_upper_case_globals)]
-            const onex_fingerprint_drift: () = ();
-            onex_fingerprint_drift
-        };
-    }
+    warnings
+        .iter()
+        .map(|w| {
+            let (note, item) = (&w.message, proc_macro2::Ident::new(w.item, span));
+            quote::quote_spanned! {span=>
+                const _: () = {
+                    #[deprecated(note = #note)]
+                    #[allow(non_upper_case_globals)]
+                    const #item: () = ();
+                    #item
+                };
+            }
+        })
+        .collect()
 }
 
 fn io_reason(message: &str) -> &str {
