@@ -4,29 +4,12 @@
 //! every node contract must lower to operations; every file in `invalid/` must fail with
 //! the expected error. Skipped (with a printed reason) when `../shared` is absent.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{corpus, yaml_files};
+
+use std::path::Path;
 
 use onex_contracts::{DocumentKind, NodeKind, load_file};
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/onex-corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/onex-corpus not found (a user's clone has no shared data)");
-        None
-    }
-}
-
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    out.sort();
-    out
-}
 
 /// The kind column of INDEX.md for `valid/...` entries.
 fn expected_kinds(corpus: &Path) -> Vec<(String, String)> {

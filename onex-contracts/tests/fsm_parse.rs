@@ -3,30 +3,13 @@
 //!
 //! The corpus and vector parts are skipped (with a printed reason) when `../shared` is absent.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{shared, yaml_files};
+
+use std::path::Path;
 
 use onex_contracts::fsm::{Dialect, Fsm, Literal, Op, Operand};
 use onex_contracts::{Loaded, Severity, load_file, load_source};
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.join("onex-corpus").is_dir() && dir.join("onex-vectors").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared not found (a user's clone has no shared data)");
-        None
-    }
-}
-
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    out.sort();
-    out
-}
 
 /// Every finding, rendered (`file:LINE:COL: message\n  help: …`).
 fn rendered(loaded: &Loaded) -> Vec<String> {

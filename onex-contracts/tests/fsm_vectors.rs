@@ -79,9 +79,12 @@
 //!
 //! Skipped (with a printed reason) when `../shared` is absent.
 
+mod common;
+use common::shared;
+
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use onex_contracts::fsm::interp::{self, Reject};
 use onex_contracts::fsm::{Fsm, Transition};
@@ -148,16 +151,6 @@ const EXPECTED: &[FileCounts] = &[
         &[("python_operator_gap", 389), ("python_float_coercion", 134)],
     ),
 ];
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.join("onex-vectors/fsm").is_dir() && dir.join("onex-corpus").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/onex-vectors not found (a user's clone has no shared data)");
-        None
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Vector lines.

@@ -61,6 +61,34 @@ pub struct Calc;
 )]
 pub struct Solo;
 
+/// The benchmark inputs of a node over `bench_contract.yaml`'s eight operations (effect
+/// and compute nodes share the models).
+macro_rules! inputs_fn {
+    ($module:ident, $input:ident, $make:ident) => {
+        /// The benchmark inputs for this node.
+        #[allow(dead_code)]
+        fn $make() -> Vec<$input> {
+            operations()
+                .into_iter()
+                .map(|(op, a, b)| {
+                    let pair = $module::ModelPair { a, b };
+                    let unary = $module::ModelUnary { x: a };
+                    match op {
+                        0 => $input::MathAdd(pair),
+                        1 => $input::MathSub(pair),
+                        2 => $input::MathMul(pair),
+                        3 => $input::MathMin(pair),
+                        4 => $input::MathMax(pair),
+                        5 => $input::MathNeg(unary),
+                        6 => $input::MathAbs(unary),
+                        _ => $input::MathSquare(unary),
+                    }
+                })
+                .collect()
+        }
+    };
+}
+
 /// Implements the handler trait of a node, and writes the hand-written `match` one would use
 /// instead of the generated `dispatch`: same handlers, same output wrapping.
 macro_rules! node {
@@ -158,26 +186,7 @@ macro_rules! node {
             }
         }
 
-        /// The benchmark inputs for this node.
-        fn $make() -> Vec<$input> {
-            operations()
-                .into_iter()
-                .map(|(op, a, b)| {
-                    let pair = $module::ModelPair { a, b };
-                    let unary = $module::ModelUnary { x: a };
-                    match op {
-                        0 => $input::MathAdd(pair),
-                        1 => $input::MathSub(pair),
-                        2 => $input::MathMul(pair),
-                        3 => $input::MathMin(pair),
-                        4 => $input::MathMax(pair),
-                        5 => $input::MathNeg(unary),
-                        6 => $input::MathAbs(unary),
-                        _ => $input::MathSquare(unary),
-                    }
-                })
-                .collect()
-        }
+        inputs_fn!($module, $input, $make);
     };
 }
 
@@ -412,27 +421,7 @@ macro_rules! compute_node_impl {
             }
         }
 
-        /// The benchmark inputs for this node.
-        #[allow(dead_code)]
-        fn $make() -> Vec<$input> {
-            operations()
-                .into_iter()
-                .map(|(op, a, b)| {
-                    let pair = $module::ModelPair { a, b };
-                    let unary = $module::ModelUnary { x: a };
-                    match op {
-                        0 => $input::MathAdd(pair),
-                        1 => $input::MathSub(pair),
-                        2 => $input::MathMul(pair),
-                        3 => $input::MathMin(pair),
-                        4 => $input::MathMax(pair),
-                        5 => $input::MathNeg(unary),
-                        6 => $input::MathAbs(unary),
-                        _ => $input::MathSquare(unary),
-                    }
-                })
-                .collect()
-        }
+        inputs_fn!($module, $input, $make);
     };
 }
 
