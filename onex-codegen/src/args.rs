@@ -72,7 +72,7 @@ pub struct NodeArgs {
     /// Extra derives for the generated input/output enums.
     #[darling(default)]
     pub derive: darling::util::PathList,
-    /// Fingerprint drift is an error instead of a warning.
+    /// Fingerprint drift and state machine warnings are errors instead of warnings.
     #[darling(default)]
     pub strict: bool,
     /// `context = Type`: the type reducer guards read (default: the contract's `input_model`).

@@ -124,18 +124,12 @@ fn generate(
             .node_type
             .as_ref()
             .map_or(contract.root.loc, |n| n.loc);
-        errors.push(syn::Error::new(
-            lit.span(),
-            format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
-        ));
+        errors.push(located(lit, &loaded, at, &message));
     }
     if let Some(contract) = &loaded.contract
         && let Some((at, message)) = valid::purity(kind, contract)
     {
-        errors.push(syn::Error::new(
-            lit.span(),
-            format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
-        ));
+        errors.push(located(lit, &loaded, at, &message));
     }
     let warnings = surfaced_warnings(&loaded);
     if args.strict {
@@ -257,6 +251,19 @@ fn deprecation_warnings(warnings: &[Surfaced], lit: &syn::LitStr) -> TokenStream
         .collect()
 }
 
+/// An error on the contract literal, located `file.yaml:LINE:COL` in the contract.
+fn located(
+    lit: &syn::LitStr,
+    loaded: &onex_contracts::Loaded,
+    at: onex_contracts::yaml::Loc,
+    message: &str,
+) -> syn::Error {
+    syn::Error::new(
+        lit.span(),
+        format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
+    )
+}
+
 fn io_reason(message: &str) -> &str {
     message.rsplit(": ").next().unwrap_or(message)
 }
@@ -270,25 +277,18 @@ fn reducer_inputs<'a>(
 ) -> Option<(&'a onex_contracts::fsm::Fsm, expand::reducer::Context)> {
     let lit = &args.contract;
     let Some(fsm) = &loaded.fsm else {
-        let at = contract.root.loc;
-        errors.push(syn::Error::new(
-            lit.span(),
-            format!(
-                "{}:{}:{}: `#[reducer_node]` needs a state machine, and this contract has none\n  help: add a `state_transitions:` block (states, initial_state, transitions), or use the node attribute of the contract's real kind",
-                loaded.file_of(at),
-                at.line,
-                at.col
-            ),
+        errors.push(located(
+            lit,
+            loaded,
+            contract.root.loc,
+            "`#[reducer_node]` needs a state machine, and this contract has none\n  help: add a `state_transitions:` block (states, initial_state, transitions), or use the node attribute of the contract's real kind",
         ));
         return None;
     };
     match expand::reducer::context(args.context.as_ref(), contract, fsm) {
         Ok(context) => Some((fsm, context)),
         Err((at, message)) => {
-            errors.push(syn::Error::new(
-                lit.span(),
-                format!("{}:{}:{}: {message}", loaded.file_of(at), at.line, at.col),
-            ));
+            errors.push(located(lit, loaded, at, &message));
             None
         }
     }

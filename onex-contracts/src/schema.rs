@@ -626,15 +626,12 @@ fn constraints(f: &Fields<'_>, ty: &TypeExpr, d: &mut Diagnostics) -> Constraint
     if let Some(p) = &c.pattern {
         if !matches!(ty, TypeExpr::String) {
             d.push(bad_constraint(p.loc, "pattern", "strings"));
-        } else if let Err(e) = regex_syntax::Parser::new().parse(&p.value) {
+        } else if let Some(problem) = regex_problem(&p.value) {
             d.push(
                 Diagnostic::error(
                     "bad-constraint",
                     p.loc,
-                    format!(
-                        "`pattern` is not a valid regular expression: {}",
-                        first_line(&e.to_string())
-                    ),
+                    format!("`pattern` is not a valid regular expression: {problem}"),
                 )
                 .with_help("patterns use Rust `regex` syntax (no look-around or back-references)"),
             );
@@ -643,9 +640,15 @@ fn constraints(f: &Fields<'_>, ty: &TypeExpr, d: &mut Diagnostics) -> Constraint
     c
 }
 
-fn first_line(s: &str) -> String {
-    let last = s.lines().last().unwrap_or(s).trim();
-    last.strip_prefix("error: ").unwrap_or(last).to_owned()
+/// Why `pattern` is not a valid regular expression (Rust `regex` syntax), if it is not: the
+/// last line of `regex-syntax`'s error ("unclosed character class").
+pub(crate) fn regex_problem(pattern: &str) -> Option<String> {
+    let e = regex_syntax::Parser::new()
+        .parse(pattern)
+        .err()?
+        .to_string();
+    let last = e.lines().last().unwrap_or(&e).trim();
+    Some(last.strip_prefix("error: ").unwrap_or(last).to_owned())
 }
 
 fn bad_constraint(loc: Loc, name: &str, applies_to: &str) -> Diagnostic {

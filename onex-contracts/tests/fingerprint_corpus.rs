@@ -1,18 +1,16 @@
 //! Every row of `../shared/onex-corpus/FINGERPRINTS.tsv`: onex must compute the
 //! `computed` column exactly, and every declared fingerprint must parse.
 
-use std::path::Path;
+mod common;
 
 use onex_contracts::fingerprint::{self, Fingerprint};
 use onex_contracts::yaml;
 
 #[test]
 fn corpus_fingerprints_match_the_python_reference() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/onex-corpus");
-    if !corpus.is_dir() {
-        println!("skipping: ../shared/onex-corpus not found (a user's clone)");
+    let Some(corpus) = common::corpus() else {
         return;
-    }
+    };
     let table = std::fs::read_to_string(corpus.join("FINGERPRINTS.tsv")).unwrap();
     let mut lines = table.lines();
     assert_eq!(

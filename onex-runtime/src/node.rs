@@ -263,7 +263,7 @@ pub trait ComputeNode: Send + Sync + 'static {
 
 /// The id a reply and errors carry: the envelope's `correlation_id`, else its `envelope_id`
 /// (as [`Envelope::reply`] does).
-fn correlation_id<T>(envelope: &Envelope<T>) -> Uuid {
+pub(crate) fn correlation_id<T>(envelope: &Envelope<T>) -> Uuid {
     envelope.correlation_id.unwrap_or(envelope.envelope_id)
 }
 
@@ -291,13 +291,22 @@ fn reply<O: NodeOutput>(request: &Envelope<()>, output: O) -> Envelope<O> {
 /// JSON bytes → a typed input envelope; decoding errors carry the envelope's correlation id
 /// when it could be read.
 fn decode_envelope<I: NodeInput>(json: &[u8]) -> Result<Envelope<I>, OnexError> {
+    decode_envelope_with(json, I::decode)
+}
+
+/// JSON bytes → an envelope whose payload `decode` types (given the envelope's
+/// `payload_type`); decoding errors carry the envelope's correlation id when it could be read.
+pub(crate) fn decode_envelope_with<T>(
+    json: &[u8],
+    decode: impl FnOnce(Option<&str>, serde_json::Value) -> Result<T, OnexError>,
+) -> Result<Envelope<T>, OnexError> {
     let raw = Envelope::<serde_json::Value>::from_json(json)?;
     let correlation_id = raw.correlation_id;
-    let typed = raw.try_map_payload(|payload_type, payload| I::decode(payload_type, payload));
-    typed.map_err(|e| match correlation_id {
-        Some(id) => e.with_correlation_id(id),
-        None => e,
-    })
+    raw.try_map_payload(decode)
+        .map_err(|e| match correlation_id {
+            Some(id) => e.with_correlation_id(id),
+            None => e,
+        })
 }
 
 /// A typed reply → a JSON reply envelope.

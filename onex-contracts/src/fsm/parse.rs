@@ -869,16 +869,15 @@ fn binary_operand(
                 members.into_iter().map(Literal::new).collect(),
             ))
         }
-        Op::Matches => match regex_syntax::Parser::new().parse(token) {
-            Ok(_) => Some(Operand::Pattern(token.to_owned())),
-            Err(e) => {
+        Op::Matches => match crate::schema::regex_problem(token) {
+            None => Some(Operand::Pattern(token.to_owned())),
+            Some(problem) => {
                 d.push(
                     Diagnostic::error(
                         "fsm-bad-pattern",
                         loc,
                         format!(
-                            "`{token}` in condition `{text}` is not a valid regular expression: {}",
-                            regex_message(&e.to_string())
+                            "`{token}` in condition `{text}` is not a valid regular expression: {problem}"
                         ),
                     )
                     .with_help(
@@ -891,12 +890,6 @@ fn binary_operand(
         // Unary operators never reach here.
         Op::Exists | Op::NotExists => Some(Operand::None),
     }
-}
-
-/// The last line of a `regex-syntax` error ("error: unclosed character class").
-fn regex_message(s: &str) -> String {
-    let last = s.lines().last().unwrap_or(s).trim();
-    last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }
 
 #[cfg(test)]

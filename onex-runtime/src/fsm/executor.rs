@@ -474,7 +474,7 @@ impl<R: ReducerNode> FsmExecutor<R> {
         &mut self,
         envelope: Envelope<ReducerInput<R::Trigger, R::Context>>,
     ) -> Result<Envelope<Value>, OnexError> {
-        let correlation_id = envelope.correlation_id.unwrap_or(envelope.envelope_id);
+        let correlation_id = crate::node::correlation_id(&envelope);
         let (input, request) = envelope.take_payload();
         let t = self
             .fire(input.trigger, &input.context)
@@ -495,14 +495,8 @@ impl<R: ReducerNode> FsmExecutor<R> {
     where
         R::Context: DeserializeOwned,
     {
-        let raw = Envelope::<Value>::from_json(json)?;
-        let correlation_id = raw.correlation_id;
-        let typed = raw
-            .try_map_payload(|_, payload| decode_input::<R>(payload))
-            .map_err(|e| match correlation_id {
-                Some(id) => e.with_correlation_id(id),
-                None => e,
-            })?;
+        let typed =
+            crate::node::decode_envelope_with(json, |_, payload| decode_input::<R>(payload))?;
         self.process(typed)
     }
 }
