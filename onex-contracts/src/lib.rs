@@ -30,6 +30,7 @@ pub mod operations;
 pub mod read;
 pub mod schema;
 pub mod valid;
+pub mod workflow;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};

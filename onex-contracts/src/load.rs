@@ -39,6 +39,11 @@ pub struct Loaded {
     /// parsed and validated (its problems are in `diagnostics`); `None` for other kinds and
     /// for reducers without a state machine block.
     pub fsm: Option<crate::fsm::Fsm>,
+    /// The workflow of an orchestrator contract
+    /// (`workflow_coordination.workflow_definition`), parsed and validated (its problems are
+    /// in `diagnostics`); `None` for other kinds and for orchestrators without an
+    /// `execution_graph`.
+    pub workflow: Option<crate::workflow::Workflow>,
     /// All findings, sorted by location.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -139,6 +144,7 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
                 operations: None,
                 fingerprint: None,
                 fsm: None,
+                workflow: None,
                 diagnostics: d.into_sorted(),
             };
         }
@@ -185,6 +191,14 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
             }
             Some(fsm)
         });
+    let workflow = contract
+        .as_ref()
+        .filter(|c| c.node_kind() == Some(NodeKind::Orchestrator))
+        .and_then(|c| {
+            let workflow = crate::workflow::parse::parse(c, &mut d)?;
+            crate::workflow::valid::validate(&workflow, &mut d);
+            Some(workflow)
+        });
     if let (Some(c), Some(computed)) = (&contract, &fingerprint)
         && let Some(declared) = &c.fingerprint
         && declared.value != computed.to_string()
@@ -209,6 +223,7 @@ pub fn load_source(path: &Path, display: &str, text: String) -> Loaded {
         operations,
         fingerprint,
         fsm,
+        workflow,
         diagnostics: d.into_sorted(),
     }
 }
@@ -224,6 +239,7 @@ fn failed(path: &Path, display: &str, diagnostic: Diagnostic) -> Loaded {
         operations: None,
         fingerprint: None,
         fsm: None,
+        workflow: None,
         diagnostics: vec![diagnostic],
     }
 }
