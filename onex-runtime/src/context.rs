@@ -86,6 +86,14 @@ impl EffectContext {
         self
     }
 
+    /// Names the node handling the request (and renames the span's `node` field).
+    #[must_use]
+    pub fn with_node_name(mut self, node_name: &'static str) -> Self {
+        self.node_name = node_name;
+        self.span = node_span(node_name, self.correlation_id);
+        self
+    }
+
     /// Sets the attempt number (0 for the first attempt).
     #[must_use]
     pub fn with_attempt(mut self, attempt: u32) -> Self {

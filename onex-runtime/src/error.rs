@@ -61,6 +61,9 @@ pub enum ErrorCode {
     WorkflowStepFailed,
     /// `ONEX_CORE_311_ORCHESTRATOR_EXEC_STEP_TIMEOUT`: a workflow step timed out.
     WorkflowStepTimeout,
+    /// `ONEX_CORE_316_ORCHESTRATOR_EXEC_WORKFLOW_FAILED`: a workflow could not run to its end
+    /// (cancelled, timed out as a whole, or its input was rejected).
+    WorkflowFailed,
     /// `ONEX_CORE_301_ORCHESTRATOR_SEMANTIC_CYCLE_DETECTED`: a workflow's dependencies form a
     /// cycle.
     CycleDetected,
@@ -76,7 +79,7 @@ pub enum ErrorCode {
 }
 
 /// The known codes and their ONEX strings, in one place for `as_str` and `from_str`.
-const KNOWN: [(ErrorCode, &str); 15] = [
+const KNOWN: [(ErrorCode, &str); 16] = [
     (ErrorCode::Validation, "ONEX_CORE_006_VALIDATION_ERROR"),
     (ErrorCode::InvalidInput, "ONEX_CORE_007_INVALID_INPUT"),
     (ErrorCode::Timeout, "ONEX_CORE_082_TIMEOUT_EXCEEDED"),
@@ -102,6 +105,10 @@ const KNOWN: [(ErrorCode, &str); 15] = [
     (
         ErrorCode::WorkflowStepTimeout,
         "ONEX_CORE_311_ORCHESTRATOR_EXEC_STEP_TIMEOUT",
+    ),
+    (
+        ErrorCode::WorkflowFailed,
+        "ONEX_CORE_316_ORCHESTRATOR_EXEC_WORKFLOW_FAILED",
     ),
     (
         ErrorCode::CycleDetected,
@@ -134,6 +141,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedOperation => "ONEX_CORE_084_UNSUPPORTED_OPERATION",
             ErrorCode::WorkflowStepFailed => "ONEX_CORE_312_ORCHESTRATOR_EXEC_STEP_FAILED",
             ErrorCode::WorkflowStepTimeout => "ONEX_CORE_311_ORCHESTRATOR_EXEC_STEP_TIMEOUT",
+            ErrorCode::WorkflowFailed => "ONEX_CORE_316_ORCHESTRATOR_EXEC_WORKFLOW_FAILED",
             ErrorCode::CycleDetected => "ONEX_CORE_301_ORCHESTRATOR_SEMANTIC_CYCLE_DETECTED",
             ErrorCode::FileNotFound => "ONEX_CORE_021_FILE_NOT_FOUND",
             ErrorCode::SecurityViolation => "ONEX_CORE_222_SECURITY_VIOLATION",
@@ -459,7 +467,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [ErrorCode; 15] = [
+    const ALL: [ErrorCode; 16] = [
         ErrorCode::Validation,
         ErrorCode::InvalidInput,
         ErrorCode::Timeout,
@@ -471,6 +479,7 @@ mod tests {
         ErrorCode::UnsupportedOperation,
         ErrorCode::WorkflowStepFailed,
         ErrorCode::WorkflowStepTimeout,
+        ErrorCode::WorkflowFailed,
         ErrorCode::CycleDetected,
         ErrorCode::FileNotFound,
         ErrorCode::SecurityViolation,

@@ -59,6 +59,15 @@
 //! `impl ReducerNode` (a generated `match` on state and trigger); see [`fsm`] and
 //! [`FsmExecutor`].
 //!
+//! `#[orchestrator_node]` generates, from `workflow_coordination.workflow_definition`,
+//! `{Node}Step` (one variant per `execution_graph` node), the `{Node}Steps` trait (an output
+//! type and an `async fn` per step, which receives the workflow input, a typed
+//! `{Node}{Step}Deps` view of the outputs of the steps it depends on, and a
+//! [`WorkflowContext`]), `{Node}Outputs` and `impl OrchestratorNode`, whose `PLAN` (order,
+//! waves, coordination rules) is computed at compile time; see [`workflow`]. Steps call
+//! other nodes through typed clients ([`EffectClient`], [`ComputeClient`],
+//! [`ReducerClient`]).
+//!
 //! `#[compute_node]` generates the same items for a pure node (a contract with
 //! `node_type: COMPUTE_GENERIC`; a side-effecting `descriptor.purity` is a compile error),
 //! except that the handler's methods are plain synchronous `fn(&self, input)` and the node
@@ -72,16 +81,20 @@
 //! Absolute paths are rejected. Every file read is tracked, so editing the YAML rebuilds.
 //! `crate = path` points generated code at a re-export of this crate.
 
+mod client;
 mod context;
 mod envelope;
 mod error;
 pub mod fsm;
 mod node;
+pub mod retry;
+pub mod workflow;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+pub use client::{ComputeClient, EffectClient, NodeClient, ReducerClient};
 pub use context::EffectContext;
 pub use envelope::{Envelope, EnvelopeMetadata, SemVer};
 pub use error::{ErrorCode, OnexError};
@@ -91,8 +104,12 @@ pub use node::{
     RoutingStrategy, Version,
 };
 #[cfg(feature = "macros")]
-pub use onex_macros::{compute_node, effect_node, reducer_node};
+pub use onex_macros::{compute_node, effect_node, orchestrator_node, reducer_node};
 /// Untyped JSON, the payload type of operations whose contract names no model.
 pub use serde_json::Value as JsonValue;
 /// UUIDs (envelope and correlation ids, `type: uuid` fields).
 pub use uuid::Uuid;
+pub use workflow::{
+    OrchestratorNode, StepOutputs, WorkflowContext, WorkflowExecutor, WorkflowFailure,
+    WorkflowPlan, WorkflowReport, WorkflowRun, WorkflowStep, WorkflowTrace,
+};

@@ -317,7 +317,7 @@ fn encode_reply<O: NodeOutput>(
 }
 
 /// The error a panicking handler turns into.
-fn handler_panicked(operation: &str, panic: &(dyn Any + Send)) -> OnexError {
+pub(crate) fn handler_panicked(operation: &str, panic: &(dyn Any + Send)) -> OnexError {
     let message = panic
         .downcast_ref::<&str>()
         .copied()

@@ -1,8 +1,6 @@
 //! The only surface generated code touches (`::onex_runtime::__private`). Not public API:
 //! anything here may change in any release.
 
-use std::sync::OnceLock;
-
 pub use crate::context::EffectContext;
 pub use crate::error::{ErrorCode, OnexError};
 pub use crate::fsm::guard as fsm_guard;
@@ -11,9 +9,14 @@ pub use crate::node::{
     ComputeNode, ContractInfo, EffectNode, NodeInput, NodeKind, NodeOutput, OperationInfo,
     RoutingStrategy, Version,
 };
+pub use crate::workflow::{
+    BoxFuture, CoordinationRules, ExecutionMode, FailureStrategy, OrchestratorNode, StepInfo,
+    StepOutputs, WorkflowContext, WorkflowPlan, WorkflowStep,
+};
 pub use serde;
 pub use serde_json;
 pub use serde_json::Value as JsonValue;
+pub use std::sync::OnceLock;
 pub use uuid::Uuid;
 
 /// A UTC timestamp (`type: datetime` fields).
@@ -300,4 +303,51 @@ pub fn encode_payload<T: serde::Serialize>(
         );
     }
     Ok(json)
+}
+
+/// The kind of a node type, implemented by every node attribute, so an orchestrator can
+/// check at compile time that a node bound to a step is of the kind the step declares.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an onex node, so it cannot be bound to a workflow step",
+    label = "not declared with a node attribute",
+    note = "bind steps to types declared with #[effect_node], #[compute_node], #[reducer_node] or #[orchestrator_node]"
+)]
+pub trait NodeKindOf {
+    /// The node's kind.
+    const KIND: NodeKind;
+}
+
+/// The output of the completed step `dependency`, which `step` depends on.
+///
+/// The executor only starts a step after its dependencies completed, so a missing output is
+/// an executor bug, reported as an internal error rather than a panic.
+pub fn dependency<'a, T>(
+    slot: &'a OnceLock<T>,
+    step: &'static str,
+    dependency: &'static str,
+) -> Result<&'a T, OnexError> {
+    slot.get().ok_or_else(|| {
+        OnexError::internal(format!(
+            "step `{step}` started before `{dependency}` produced its output"
+        ))
+        .with_context("step", step)
+    })
+}
+
+/// Stores the output of a completed step (once per run).
+pub fn store_output<T>(slot: &OnceLock<T>, output: T, step: &'static str) -> Result<(), OnexError> {
+    slot.set(output).map_err(|_| {
+        OnexError::internal(format!("step `{step}` completed twice in one run"))
+            .with_context("step", step)
+    })
+}
+
+/// A step output as JSON (for reports and replies).
+pub fn output_json<T: serde::Serialize>(output: &T) -> Result<JsonValue, OnexError> {
+    serde_json::to_value(output).map_err(|e| {
+        OnexError::new(
+            ErrorCode::Internal,
+            format!("a step output cannot be serialized as JSON: {e}"),
+        )
+    })
 }
