@@ -1,20 +1,22 @@
-//! Expansion snapshots of `#[effect_node]`, `#[compute_node]` and `#[reducer_node]` (STYLE.md
-//! §11.5, DESIGN.md §8).
+//! Expansion snapshots of `#[effect_node]`, `#[compute_node]`, `#[reducer_node]` and
+//! `#[orchestrator_node]` (STYLE.md §11.5, DESIGN.md §8).
 //!
 //! For every contract in `snapshots/contracts/*.yaml`, the test expands
 //! `#[effect_node(contract = "contracts/<name>.yaml")] pub struct <Node>;` with
 //! `onex_codegen::expand_effect_node`, or `#[compute_node]` with
 //! `onex_codegen::expand_compute_node` / `#[reducer_node]` with
-//! `onex_codegen::expand_reducer_node` when the contract's `node_type` is a compute or reducer kind
-//! (no compiler in the loop: the call site is a
+//! `onex_codegen::expand_reducer_node` / `#[orchestrator_node]` with
+//! `onex_codegen::expand_orchestrator_node` when the contract's `node_type` is a compute,
+//! reducer or orchestrator kind (no compiler in the loop: the call site is a
 //! hand-built [`CallSite`] whose source file sits in `snapshots/`), pretty-prints it with
 //! `prettyplease`, and compares it with `snapshots/expanded/<name>.snap`. Each expansion
 //! must be free of absolute paths and identical when expanded twice.
 //!
 //! The same expansions are then compiled: [`expansions_compile`] writes
 //! `snapshots/compiled/<name>.rs` (the expansion under `#![deny(warnings, missing_docs)]`,
-//! plus a handler impl, stand-ins for user-provided models and a `main`, all generated
-//! here) and builds and runs them with trybuild (the typify pattern).
+//! plus a handler impl (for an orchestrator, an `impl {Node}Steps`), stand-ins for
+//! user-provided models and a `main`, all generated here) and builds and runs them with
+//! trybuild (the typify pattern).
 //!
 //! # Updating
 //!
@@ -57,6 +59,97 @@ struct Case {
     node: Ident,
     /// The contract's kind, which picks the attribute.
     kind: NodeKind,
+    /// An orchestrator's plan as `onex_contracts` computes it, which the compiled copy's
+    /// `main` checks the generated `PLAN` against.
+    plan: Option<ExpectedPlan>,
+}
+
+/// What `<Node as OrchestratorNode>::PLAN` must hold, by step id.
+struct ExpectedPlan {
+    name: String,
+    order: Vec<String>,
+    waves: Vec<Vec<String>>,
+    compensable: Vec<String>,
+    mode: &'static str,
+    failure_strategy: &'static str,
+    max_parallel_steps: Option<u32>,
+    /// A request envelope whose payload fits the workflow input (its required fields).
+    request: String,
+}
+
+impl ExpectedPlan {
+    fn new(wf: &onex_contracts::workflow::Workflow, contract: &onex_contracts::Contract) -> Self {
+        let input = match &contract.input_model {
+            None => serde_json::json!({}),
+            Some(model) => {
+                let name = &model.name.value;
+                assert!(
+                    contract.definition(name).is_some(),
+                    "the orchestrator's `input_model` `{name}` must be defined in `definitions`"
+                );
+                sample(
+                    contract,
+                    &onex_contracts::schema::TypeExpr::Ref(model.name.clone()),
+                )
+            }
+        };
+        let id = |i: &usize| wf.steps[*i].id.value.clone();
+        ExpectedPlan {
+            name: wf.name.clone(),
+            order: wf.order().iter().map(id).collect(),
+            waves: wf
+                .waves()
+                .iter()
+                .map(|wave| wave.iter().map(id).collect())
+                .collect(),
+            compensable: wf
+                .steps
+                .iter()
+                .filter(|s| s.compensable)
+                .map(|s| s.id.value.clone())
+                .collect(),
+            mode: wf.mode.as_str(),
+            failure_strategy: wf.rules.failure_strategy.as_str(),
+            max_parallel_steps: wf.rules.max_parallel_steps,
+            request: serde_json::json!({ "payload": input }).to_string(),
+        }
+    }
+}
+
+/// A value of type `ty` with the required fields of every model filled in.
+fn sample(
+    contract: &onex_contracts::Contract,
+    ty: &onex_contracts::schema::TypeExpr,
+) -> serde_json::Value {
+    use onex_contracts::schema::{ModelShape, TypeExpr};
+    use serde_json::{Value, json};
+    match ty {
+        TypeExpr::String => json!("sample"),
+        TypeExpr::Integer => json!(1),
+        TypeExpr::Number => json!(1.0),
+        TypeExpr::Boolean => json!(true),
+        TypeExpr::Uuid => json!("00000000-0000-0000-0000-000000000000"),
+        TypeExpr::DateTime => json!("2026-01-01T00:00:00Z"),
+        TypeExpr::Any => Value::Null,
+        TypeExpr::Array(_) => json!([]),
+        TypeExpr::Map(_) => json!({}),
+        TypeExpr::Enum { values, .. } => json!(values[0].value),
+        TypeExpr::Ref(name) => {
+            let def = contract
+                .definition(&name.value)
+                .unwrap_or_else(|| panic!("no definition `{}`", name.value));
+            match &def.shape {
+                ModelShape::Enum(values) => json!(values[0].value),
+                ModelShape::Object(fields) => Value::Object(
+                    fields
+                        .iter()
+                        .filter(|f| !f.optional())
+                        .map(|f| (f.name.value.clone(), sample(contract, &f.ty)))
+                        .collect(),
+                ),
+            }
+        }
+    }
 }
 
 fn cases() -> Vec<Case> {
@@ -93,26 +186,39 @@ fn cases() -> Vec<Case> {
                 Span::call_site(),
             );
             let kind = loaded.contract.as_ref().and_then(|c| c.node_kind());
-            let kind = match kind {
-                Some(kind @ (NodeKind::Effect | NodeKind::Compute | NodeKind::Reducer)) => kind,
-                other => panic!(
-                    "{name}: an effect, compute or reducer contract is needed, found {other:?}"
-                ),
+            let Some(kind) = kind else {
+                panic!("{name}: a contract of a node kind is needed");
             };
-            Case { name, node, kind }
+            let plan = loaded
+                .workflow
+                .as_ref()
+                .zip(loaded.contract.as_ref())
+                .map(|(wf, contract)| ExpectedPlan::new(wf, contract));
+            assert_eq!(
+                plan.is_some(),
+                kind == NodeKind::Orchestrator,
+                "{name}: a workflow is expected exactly when the contract is an orchestrator's"
+            );
+            Case {
+                name,
+                node,
+                kind,
+                plan,
+            }
         })
         .collect()
 }
 
-/// Expands `#[effect_node(contract = <contract>)]` (or `#[compute_node]`) on a documented
-/// unit struct, as if the attribute were written in `source_file`.
+/// Expands `#[effect_node(contract = <contract>)]` (or the attribute of the contract's kind)
+/// on a documented unit struct, as if the attribute were written in `source_file`.
 fn expand_tokens(case: &Case, contract: &str, source_file: PathBuf) -> TokenStream {
     let node = &case.node;
     let doc = format!(" The `{node}` node.");
     let expand = match case.kind {
         NodeKind::Compute => onex_codegen::expand_compute_node,
         NodeKind::Reducer => onex_codegen::expand_reducer_node,
-        _ => onex_codegen::expand_effect_node,
+        NodeKind::Orchestrator => onex_codegen::expand_orchestrator_node,
+        NodeKind::Effect => onex_codegen::expand_effect_node,
     };
     expand(
         quote!(contract = #contract),
@@ -312,8 +418,10 @@ fn user_type(ty: &syn::Type) -> Option<Ident> {
 /// names but does not define, and a `main` that uses the node.
 fn user_code(case: &Case, file: &syn::File) -> TokenStream {
     let node = &case.node;
-    if case.kind == NodeKind::Reducer {
-        return reducer_user_code(case);
+    match case.kind {
+        NodeKind::Reducer => return reducer_user_code(case),
+        NodeKind::Orchestrator => return orchestrator_user_code(case, file),
+        NodeKind::Effect | NodeKind::Compute => {}
     }
     let handler = format_ident!("{node}Handler");
     let operation = format_ident!("{node}Operation");
@@ -405,6 +513,113 @@ fn reducer_user_code(case: &Case) -> TokenStream {
             assert_eq!(fsm.initial, #state::INITIAL.as_str());
             let executor = ::onex_runtime::FsmExecutor::new(#node);
             assert_eq!(executor.state(), #state::INITIAL);
+        }
+    }
+}
+
+/// An orchestrator: an `impl {Node}Steps` written the documented way (one output type and
+/// one plain `async fn` per step, a `compensate_…` per compensable step), read off the
+/// generated trait; `main` checks the compile-time `PLAN` against the plan `onex_contracts`
+/// computes from the same contract, then runs the workflow on a request envelope with the
+/// `WorkflowExecutor`: every step completes.
+fn orchestrator_user_code(case: &Case, file: &syn::File) -> TokenStream {
+    let node = &case.node;
+    let steps_trait = format_ident!("{node}Steps");
+    let step = format_ident!("{node}Step");
+    let tr = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Trait(t) if t.ident == steps_trait => Some(t),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{}: no `trait {steps_trait}` in the expansion", case.name));
+    let items = tr.items.iter().map(|item| match item {
+        // Every step produces JSON (`null` here).
+        syn::TraitItem::Type(t) => {
+            let ident = &t.ident;
+            quote!(type #ident = ::onex_runtime::JsonValue;)
+        }
+        syn::TraitItem::Fn(f) => {
+            let mut sig = f.sig.clone();
+            sig.asyncness = Some(Default::default());
+            let output = future_output(&sig.output)
+                .unwrap_or_else(|| panic!("`{}`: unexpected return type", sig.ident));
+            sig.output = syn::parse_quote!(-> #output);
+            // The parameters are unused: `_input`, `_deps`, `_cx`, `_output`.
+            for arg in &mut sig.inputs {
+                if let syn::FnArg::Typed(pat) = arg
+                    && let syn::Pat::Ident(p) = &mut *pat.pat
+                {
+                    p.ident = format_ident!("_{}", p.ident);
+                }
+            }
+            quote! {
+                #sig {
+                    ::core::result::Result::Ok(::core::default::Default::default())
+                }
+            }
+        }
+        other => panic!(
+            "{}: unexpected item in `{steps_trait}`: {other:?}",
+            case.name
+        ),
+    });
+    let items: Vec<TokenStream> = items.collect();
+    let plan = case.plan.as_ref().expect("an orchestrator has a plan");
+    let name = &plan.name;
+    let order = &plan.order;
+    let waves = plan.waves.iter().map(|wave| quote!(&[#(#wave),*][..]));
+    let compensable = &plan.compensable;
+    let (mode, strategy) = (plan.mode, plan.failure_strategy);
+    let request = &plan.request;
+    let max_parallel = match plan.max_parallel_steps {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        impl #steps_trait for #node {
+            #(#items)*
+        }
+
+        fn main() {
+            use ::onex_runtime::{OrchestratorNode, StepOutputs, WorkflowStep};
+            let plan = <#node as OrchestratorNode>::PLAN;
+            let ids = |steps: &[#step]| steps.iter().map(|s| s.as_str()).collect::<::std::vec::Vec<_>>();
+            assert_eq!(plan.name, #name);
+            assert_eq!(ids(plan.order), [#(#order),*]);
+            let waves: ::std::vec::Vec<_> = plan.waves.iter().map(|&wave| ids(wave)).collect();
+            assert_eq!(waves, [#(#waves),*]);
+            assert_eq!(plan.steps.len(), <#step as WorkflowStep>::ALL.len());
+            let compensable: &[&str] = &[#(#compensable),*];
+            let outputs = <#node as OrchestratorNode>::Outputs::default();
+            for &step in <#step as WorkflowStep>::ALL {
+                assert_eq!(#step::from_name(step.as_str()), ::core::option::Option::Some(step));
+                assert_eq!(plan.step(step).step, step);
+                assert_eq!(plan.step(step).compensable, compensable.contains(&step.as_str()));
+                assert!(!outputs.is_done(step));
+            }
+            assert_eq!(plan.rules.mode.as_str(), #mode);
+            assert_eq!(plan.rules.failure_strategy.as_str(), #strategy);
+            assert_eq!(plan.rules.max_parallel_steps, #max_parallel);
+            let contract = <#node as OrchestratorNode>::CONTRACT;
+            let declared = contract.declared_fingerprint.unwrap_or(contract.fingerprint);
+            assert_eq!(declared, contract.fingerprint);
+
+            let runtime = ::tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime");
+            let executor = ::onex_runtime::WorkflowExecutor::new(#node);
+            let reply = runtime
+                .block_on(executor.process_json(#request.as_bytes()))
+                .expect("the workflow runs");
+            assert_eq!(reply.payload["status"], "completed");
+            assert_eq!(reply.payload["workflow"], plan.name);
+            for &step in <#step as WorkflowStep>::ALL {
+                assert_eq!(reply.payload["outputs"][step.as_str()], ::onex_runtime::JsonValue::Null);
+                assert!(reply.payload["outputs"].get(step.as_str()).is_some());
+            }
         }
     }
 }

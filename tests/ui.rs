@@ -5,8 +5,9 @@
 //! review the diff.
 //!
 //! Layout: `ui/pass/*.rs` compile and run; `ui/fail/<category>/<rule>.rs` fail to compile
-//! with exactly `<rule>.stderr`. A fail case's contract sits next to it (`<rule>.yaml`), so
-//! messages show a short `rule.yaml:LINE:COL`; pass cases share `ui/contracts/`;
+//! with exactly `<rule>.stderr`. A fail case's contract sits next to it (`<rule>.yaml`; a
+//! second node's, `<rule>_<node>.yaml`), so messages show a short `rule.yaml:LINE:COL`;
+//! pass cases share `ui/contracts/`;
 //! `ui/corpus/*.rs` fail on contracts of `../shared/onex-corpus` (run when it is present).
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ fn ui() {
     // Already matched above (trybuild runs each file once); listed so the reducer cases
     // are found by name: every FSM error class, rejected at `file.yaml:LINE:COL`.
     t.compile_fail("ui/fail/fsm/*.rs");
+    // Likewise for orchestrators: every workflow error class, rejected at `file.yaml:LINE:COL`
+    // (or, for bindings and step impls, at the Rust that is wrong).
+    t.compile_fail("ui/fail/workflow/*.rs");
     // Cases that compile contracts of the shared corpus, which a user's clone lacks.
     if shared_corpus_present() {
         t.compile_fail("ui/corpus/*.rs");

@@ -1,5 +1,5 @@
 //! Macro arguments (`contract = "…"`, `relative_to = …`, `crate = …`, `derive(…)`, `strict`,
-//! `context = Type`).
+//! `context = Type`, `input = Type`, `bind(step = NodeType, …)`).
 
 use darling::FromMeta;
 use darling::ast::NestedMeta;
@@ -77,6 +77,47 @@ pub struct NodeArgs {
     pub strict: bool,
     /// `context = Type`: the type reducer guards read (default: the contract's `input_model`).
     pub context: Option<syn::Path>,
+    /// `input = Type`: the workflow input of an orchestrator (default: the contract's
+    /// `input_model`, else `()`).
+    pub input: Option<syn::Path>,
+    /// `bind(step = NodeType, …)`: nodes bound to orchestrator steps by type (their kind is
+    /// checked against the step's `node_type`).
+    #[darling(default)]
+    pub bind: Bindings,
+}
+
+/// `bind(step = NodeType, …)`, in the order written.
+#[derive(Debug, Default)]
+pub struct Bindings(pub Vec<(syn::Ident, syn::Path)>);
+
+impl FromMeta for Bindings {
+    fn from_list(items: &[NestedMeta]) -> darling::Result<Self> {
+        let mut errors = darling::Error::accumulator();
+        let mut out = Vec::new();
+        for item in items {
+            let bound = match item {
+                NestedMeta::Meta(syn::Meta::NameValue(nv)) => {
+                    match (nv.path.get_ident(), &nv.value) {
+                        (Some(step), syn::Expr::Path(ty)) if ty.qself.is_none() => {
+                            Some((step.clone(), ty.path.clone()))
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            match bound {
+                Some(b) => out.push(b),
+                None => errors.push(
+                    darling::Error::custom(
+                        "expected `step_id = NodeType`, e.g. `bind(fetch_raw_data = FetchAdapter)`",
+                    )
+                    .with_span(item),
+                ),
+            }
+        }
+        errors.finish_with(Bindings(out))
+    }
 }
 
 /// Parses the attribute's arguments, collecting every problem (unknown keys with suggestions).
@@ -151,6 +192,8 @@ pub fn parse(args: TokenStream) -> (Option<NodeArgs>, Option<syn::Error>) {
                 derive: darling::util::PathList::default(),
                 strict: false,
                 context: None,
+                input: None,
+                bind: Bindings::default(),
             });
             (recovered, combined)
         }

@@ -31,6 +31,15 @@ pub fn expand_compute_node(args: TokenStream, item: TokenStream, site: CallSite)
     expand_node(NodeKind::Compute, args, item, &site)
 }
 
+/// Expands `#[orchestrator_node(args)] item`.
+pub fn expand_orchestrator_node(
+    args: TokenStream,
+    item: TokenStream,
+    site: CallSite,
+) -> TokenStream {
+    expand_node(NodeKind::Orchestrator, args, item, &site)
+}
+
 /// Expands `#[reducer_node(args)] item`.
 pub fn expand_reducer_node(args: TokenStream, item: TokenStream, site: CallSite) -> TokenStream {
     expand_node(NodeKind::Reducer, args, item, &site)
@@ -140,20 +149,16 @@ fn generate(
             ));
         }
     }
-    if let Some(context) = &args.context
-        && kind != NodeKind::Reducer
-    {
-        errors.push(syn::Error::new_spanned(
-            context,
-            format!(
-                "`context = …` applies to `#[reducer_node]` only (it names the type reducer guards read)\n  help: remove it from `#[{}]`",
-                kind.macro_name()
-            ),
-        ));
-    }
+    misplaced_options(kind, args, &mut errors);
     let reducer = match (kind, &loaded.contract) {
         (NodeKind::Reducer, Some(contract)) if errors.is_empty() => {
             reducer_inputs(args, &loaded, contract, &mut errors)
+        }
+        _ => None,
+    };
+    let orchestrator = match (kind, &loaded.contract) {
+        (NodeKind::Orchestrator, Some(contract)) if errors.is_empty() => {
+            orchestrator_inputs(args, &loaded, contract, &mut errors)
         }
         _ => None,
     };
@@ -169,7 +174,12 @@ fn generate(
         .fingerprint
         .as_ref()
         .map_or_else(String::new, ToString::to_string);
-    let ir = lower::lower(&strukt.ident, contract, ops, fingerprint);
+    let mut ir = lower::lower(&strukt.ident, contract, ops, fingerprint);
+    if kind == NodeKind::Orchestrator {
+        // An orchestrator is driven by its workflow, not by operations: its `CONTRACT`
+        // lists none (not the implicit `process` of a single-operation node).
+        ir.ops.clear();
+    }
     let rt = private::Runtime::new(args.krate.as_ref());
     let includes: Vec<String> = loaded
         .sources
@@ -178,14 +188,21 @@ fn generate(
         .map(|s| s.display.clone())
         .collect();
     let tracking = locate::tracking(lit, &path, &includes);
-    let expansion = match (kind, reducer) {
-        (NodeKind::Reducer, Some((fsm, context))) => {
+    let expansion = match (kind, reducer, orchestrator) {
+        (NodeKind::Orchestrator, _, Some((wf, input, bindings))) => {
+            let module = expand::module(&ir, &rt);
+            let node = expand::orchestrator::node(&ir, wf, &input, &bindings, &rt, tracking);
+            quote!(#module #node)
+        }
+        (NodeKind::Reducer, Some((fsm, context)), _) => {
             let module = expand::module(&ir, &rt);
             let reducer =
                 expand::reducer::node(&ir, fsm, &context, &contract.definitions, &rt, tracking);
             quote!(#module #reducer)
         }
-        (NodeKind::Compute, _) => expand::node(&ir, Flavor::Compute, &rt, &args.derive, tracking),
+        (NodeKind::Compute, _, _) => {
+            expand::node(&ir, Flavor::Compute, &rt, &args.derive, tracking)
+        }
         _ => expand::node(&ir, Flavor::Effect, &rt, &args.derive, tracking),
     };
     let warnings = deprecation_warnings(&warnings, lit);
@@ -218,6 +235,11 @@ fn surfaced_warnings(loaded: &onex_contracts::Loaded) -> Vec<Surfaced> {
                 (
                     "onex_state_machine_warning",
                     "`strict` makes state machine warnings errors",
+                )
+            } else if d.code.starts_with("workflow-") {
+                (
+                    "onex_workflow_warning",
+                    "`strict` makes workflow warnings errors",
                 )
             } else {
                 return None;
@@ -292,4 +314,142 @@ fn reducer_inputs<'a>(
             None
         }
     }
+}
+
+/// Options that belong to another node attribute: one error each, on the option.
+fn misplaced_options(kind: NodeKind, args: &args::NodeArgs, errors: &mut Vec<syn::Error>) {
+    let mut misplaced = |span: proc_macro2::Span, option: &str, owner: NodeKind, what: &str| {
+        errors.push(syn::Error::new(
+            span,
+            format!(
+                "`{option}` applies to `#[{}]` only ({what})\n  help: remove it from `#[{}]`",
+                owner.macro_name(),
+                kind.macro_name()
+            ),
+        ));
+    };
+    if kind != NodeKind::Reducer
+        && let Some(context) = &args.context
+    {
+        let span = syn::spanned::Spanned::span(context);
+        misplaced(
+            span,
+            "context = …",
+            NodeKind::Reducer,
+            "it names the type reducer guards read",
+        );
+    }
+    if kind != NodeKind::Orchestrator {
+        if let Some(input) = &args.input {
+            let span = syn::spanned::Spanned::span(input);
+            misplaced(
+                span,
+                "input = …",
+                NodeKind::Orchestrator,
+                "it names the workflow input type",
+            );
+        }
+        if let Some((step, _)) = args.bind.0.first() {
+            misplaced(
+                step.span(),
+                "bind(…)",
+                NodeKind::Orchestrator,
+                "it binds nodes to workflow steps",
+            );
+        }
+    }
+}
+
+/// The orchestrator's workflow, input type and step bindings, or the errors that prevent
+/// them.
+fn orchestrator_inputs<'a>(
+    args: &args::NodeArgs,
+    loaded: &'a onex_contracts::Loaded,
+    contract: &onex_contracts::Contract,
+    errors: &mut Vec<syn::Error>,
+) -> Option<(
+    &'a onex_contracts::workflow::Workflow,
+    expand::reducer::Context,
+    Vec<expand::orchestrator::Binding>,
+)> {
+    let lit = &args.contract;
+    let Some(wf) = &loaded.workflow else {
+        let definition = contract
+            .workflow
+            .as_ref()
+            .and_then(|w| w.get("workflow_definition"));
+        let (at, message) = match definition {
+            Some(d) => (
+                d.loc,
+                "`#[orchestrator_node]` needs an execution graph, and this `workflow_definition` has none\n  help: add `execution_graph.nodes` under it (each with `node_id`, `node_type` and `depends_on`)",
+            ),
+            None => (
+                contract
+                    .workflow
+                    .as_ref()
+                    .map_or(contract.root.loc, |w| w.loc),
+                "`#[orchestrator_node]` needs a workflow, and this contract has none\n  help: add `workflow_coordination.workflow_definition.execution_graph.nodes` (each with `node_id`, `node_type` and `depends_on`)",
+            ),
+        };
+        errors.push(located(lit, loaded, at, message));
+        return None;
+    };
+    if wf.steps.is_empty() {
+        errors.push(located(
+            lit,
+            loaded,
+            wf.loc,
+            "the workflow's execution graph has no steps\n  help: declare at least one node under `execution_graph.nodes`",
+        ));
+        return None;
+    }
+    let input = match &args.input {
+        Some(path) => expand::reducer::Context::User(path.clone()),
+        None => match &contract.input_model {
+            Some(model) if contract.definition(&model.name.value).is_some() => {
+                expand::reducer::Context::Generated(model.name.value.clone())
+            }
+            Some(model) if onex_contracts::names::ident_problem(&model.name.value).is_none() => {
+                expand::reducer::Context::User(syn::Path::from(lower::ident(
+                    &model.name.value,
+                    proc_macro2::Span::call_site(),
+                )))
+            }
+            _ => expand::reducer::Context::Unit,
+        },
+    };
+    let ids: Vec<&str> = wf.steps.iter().map(|s| s.id.value.as_str()).collect();
+    let mut bindings: Vec<expand::orchestrator::Binding> = Vec::new();
+    for (step, ty) in &args.bind.0 {
+        let name = step.to_string();
+        let name = name.strip_prefix("r#").unwrap_or(&name);
+        let Some(index) = ids.iter().position(|id| *id == name) else {
+            let hint = match onex_contracts::diag::did_you_mean(name, &ids) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("the steps are: {}", ids.join(", ")),
+            };
+            errors.push(syn::Error::new(
+                step.span(),
+                format!("`bind`: the workflow has no step `{name}`\n  help: {hint}"),
+            ));
+            continue;
+        };
+        if bindings.iter().any(|b| b.step == index) {
+            errors.push(syn::Error::new(
+                step.span(),
+                format!("`bind`: step `{name}` is bound twice\n  help: bind each step to one node"),
+            ));
+            continue;
+        }
+        let at = wf.steps[index]
+            .node_type
+            .as_ref()
+            .map_or(wf.steps[index].loc, |t| t.loc);
+        bindings.push(expand::orchestrator::Binding {
+            step: index,
+            ty: ty.clone(),
+            at: format!("{}:{}:{}", loaded.file_of(at), at.line, at.col),
+        });
+    }
+    errors.is_empty().then_some((wf, input, bindings))
 }

@@ -33,3 +33,20 @@ pub fn reducer_node(args: TokenStream, item: TokenStream) -> TokenStream {
     onex_codegen::expand_reducer_node(args.into(), item.into(), onex_codegen::CallSite::capture())
         .into()
 }
+
+/// Declares an ORCHESTRATOR node from its contract's workflow:
+/// `#[orchestrator_node(contract = "contract.yaml")]`.
+///
+/// Options: `input = Type` (the workflow input; default the contract's `input_model`, else
+/// `()`), `bind(step = NodeType, …)` (checks at compile time that the node bound to a step
+/// is of the kind the step declares). See the `onex_runtime` crate documentation for the
+/// generated API.
+#[proc_macro_attribute]
+pub fn orchestrator_node(args: TokenStream, item: TokenStream) -> TokenStream {
+    onex_codegen::expand_orchestrator_node(
+        args.into(),
+        item.into(),
+        onex_codegen::CallSite::capture(),
+    )
+    .into()
+}

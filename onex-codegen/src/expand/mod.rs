@@ -1,6 +1,8 @@
 //! IR → tokens, one function per generated artifact.
 
 pub mod model;
+pub mod names;
+pub mod orchestrator;
 pub mod reducer;
 
 use onex_contracts::operations::Routing;
@@ -18,6 +20,19 @@ pub enum Flavor {
     /// `fn op(&self, input) -> Result<Output, OnexError>`: synchronous and pure (no context,
     /// no `&mut self`).
     Compute,
+}
+
+/// `impl NodeKindOf for Node`: lets an orchestrator check, at compile time, the kind of a
+/// node bound to one of its steps.
+pub fn kind_of(node: &Ident, kind: onex_contracts::NodeKind, rt: &Runtime) -> TokenStream {
+    let p = rt.private();
+    let kind = orchestrator::kind_tokens(kind, rt);
+    quote! {
+        #[automatically_derived]
+        impl #p::NodeKindOf for #node {
+            const KIND: #p::NodeKind = #kind;
+        }
+    }
 }
 
 fn docs(text: &str) -> TokenStream {
@@ -579,11 +594,20 @@ fn dispatch(ir: &NodeIr, flavor: Flavor, rt: &Runtime, tracking: TokenStream) ->
         Flavor::Compute => quote!(ComputeNode),
     };
     let header = quote_spanned! {node.span()=> impl #p::#trait_name for #node };
+    let kind_of = kind_of(
+        node,
+        match flavor {
+            Flavor::Effect => onex_contracts::NodeKind::Effect,
+            Flavor::Compute => onex_contracts::NodeKind::Compute,
+        },
+        rt,
+    );
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
             #tracking
+            #kind_of
 
             #[automatically_derived]
             #header {

@@ -14,6 +14,7 @@ use onex_contracts::schema::{ModelDef, ModelShape, TypeExpr};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
+use super::names::{self as enum_names, Variant, variant, variants};
 use crate::lower::{NodeIr, ident};
 use crate::private::Runtime;
 
@@ -33,26 +34,6 @@ struct Enums {
     state: Ident,
     trigger: Ident,
     intent: Ident,
-}
-
-/// One contract name and its variant.
-struct Variant {
-    name: String,
-    ident: Ident,
-}
-
-fn variants<'a>(names: impl IntoIterator<Item = &'a str>, span: Span) -> Vec<Variant> {
-    names
-        .into_iter()
-        .map(|n| Variant {
-            name: n.to_owned(),
-            ident: ident(&names::camel(n), span),
-        })
-        .collect()
-}
-
-fn variant<'a>(all: &'a [Variant], name: &str) -> Option<&'a Ident> {
-    all.iter().find(|v| v.name == name).map(|v| &v.ident)
 }
 
 /// Everything generated for a reducer besides the module and the user's item.
@@ -241,6 +222,7 @@ pub fn node(
     let module = &ir.names.module;
     let enum_guards = enum_guards(ir, models, rt);
     let header = quote_spanned! {span=> impl #p::ReducerNode for #node };
+    let kind_of = super::kind_of(node, onex_contracts::NodeKind::Reducer, rt);
     quote! {
         #state_enum
         #state_impls
@@ -252,6 +234,7 @@ pub fn node(
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
             #tracking
+            #kind_of
             #enum_guards
 
             #[automatically_derived]
@@ -323,52 +306,13 @@ fn enum_guards(ir: &NodeIr, models: &[ModelDef], rt: &Runtime) -> TokenStream {
     quote!(#(#impls)*)
 }
 
-/// A `Copy` enum of contract names with `ALL`, `as_str`, `Display`, serde and `FsmName`.
+/// A contract-name enum that is also an `FsmName`.
 fn name_enum(ty: &Ident, all: &[Variant], docs: &[String], doc: &str, rt: &Runtime) -> TokenStream {
     let p = rt.private();
-    let serde_crate = rt.serde_crate();
-    let idents: Vec<&Ident> = all.iter().map(|v| &v.ident).collect();
-    let names: Vec<&String> = all.iter().map(|v| &v.name).collect();
-    let (as_str, from_name) = if all.is_empty() {
-        (
-            quote!(match self {}),
-            quote!({
-                let _ = name;
-                ::core::option::Option::None
-            }),
-        )
-    } else {
-        (
-            quote!(match self { #(Self::#idents => #names,)* }),
-            quote!(match name {
-                #(#names => ::core::option::Option::Some(Self::#idents),)*
-                _ => ::core::option::Option::None,
-            }),
-        )
-    };
+    let core = enum_names::name_enum(ty, all, docs, doc, rt);
+    let from_name = enum_names::from_name_body(all);
     quote! {
-        #[doc = #doc]
-        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash, ::core::cmp::PartialOrd, ::core::cmp::Ord, #p::serde::Serialize, #p::serde::Deserialize)]
-        #[serde(crate = #serde_crate)]
-        pub enum #ty {
-            #( #[doc = #docs] #[serde(rename = #names)] #idents, )*
-        }
-
-        impl #ty {
-            /// Every variant, in contract order.
-            pub const ALL: &'static [Self] = &[#(Self::#idents),*];
-
-            /// The contract's name for the variant.
-            pub const fn as_str(self) -> &'static str {
-                #as_str
-            }
-        }
-
-        impl ::core::fmt::Display for #ty {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.pad(self.as_str())
-            }
-        }
+        #core
 
         #[automatically_derived]
         impl #p::FsmName for #ty {

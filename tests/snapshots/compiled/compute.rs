@@ -457,6 +457,10 @@ pub trait PriceCalculatorHandler: ::core::marker::Send + ::core::marker::Sync + 
 const _: () = {
     const _: &[u8] = ::core::include_bytes!("../contracts/compute.yaml");
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for PriceCalculator {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Compute;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::ComputeNode for PriceCalculator {
         type Input = PriceCalculatorInput;
         type Output = PriceCalculatorOutput;

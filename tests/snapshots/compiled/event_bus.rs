@@ -580,6 +580,10 @@ pub trait VectorStoreEffectHandler: ::core::marker::Send + ::core::marker::Sync 
 const _: () = {
     const _: &[u8] = ::core::include_bytes!("../contracts/event_bus.yaml");
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for VectorStoreEffect {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Effect;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::EffectNode for VectorStoreEffect {
         type Input = VectorStoreEffectInput;
         type Output = VectorStoreEffectOutput;

@@ -839,6 +839,10 @@ pub trait PostgresAdapterHandler: ::core::marker::Send + ::core::marker::Sync + 
 const _: () = {
     const _: &[u8] = ::core::include_bytes!("../contracts/operation_match.yaml");
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for PostgresAdapter {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Effect;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::EffectNode for PostgresAdapter {
         type Input = PostgresAdapterInput;
         type Output = PostgresAdapterOutput;

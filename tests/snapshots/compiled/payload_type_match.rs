@@ -667,6 +667,10 @@ pub trait NodeRegistryEffectHandler: ::core::marker::Send + ::core::marker::Sync
 const _: () = {
     const _: &[u8] = ::core::include_bytes!("../contracts/payload_type_match.yaml");
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for NodeRegistryEffect {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Effect;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::EffectNode for NodeRegistryEffect {
         type Input = NodeRegistryEffectInput;
         type Output = NodeRegistryEffectOutput;

@@ -288,6 +288,10 @@ impl ::onex_runtime::__private::FsmName for TurnstileIntent {
 const _: () = {
     const _: &[u8] = ::core::include_bytes!("../contracts/reducer.yaml");
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for Turnstile {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Reducer;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::ReducerNode for Turnstile {
         type State = TurnstileState;
         type Trigger = TurnstileTrigger;

@@ -234,6 +234,10 @@ pub trait GreetingFormatterHandler: ::core::marker::Send + ::core::marker::Sync 
 const _: () = {
     const _: &[u8] = ::core::include_bytes!("../contracts/single_process.yaml");
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for GreetingFormatter {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Effect;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::EffectNode for GreetingFormatter {
         type Input = GreetingFormatterInput;
         type Output = GreetingFormatterOutput;

@@ -230,6 +230,10 @@ pub trait EchoEffectHandler: ::core::marker::Send + ::core::marker::Sync + 'stat
 const _: () = {
     const _: &[u8] = ::core::include_bytes!("../contracts/untyped.yaml");
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for EchoEffect {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Effect;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::EffectNode for EchoEffect {
         type Input = EchoEffectInput;
         type Output = EchoEffectOutput;
