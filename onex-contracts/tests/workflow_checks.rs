@@ -507,7 +507,7 @@ fn failure_strategy() {
             "        - {node_id: a, node_type: EFFECT_GENERIC}",
         ]),
         [
-            "wf.yaml:6:53: unknown failure recovery strategy `failfast`\n  help: did you mean `fail_fast`?"
+            "wf.yaml:6:53: unknown failure recovery strategy `failfast` in `coordination_rules.failure_recovery_strategy`\n  help: did you mean `fail_fast`?"
         ]
     );
 }

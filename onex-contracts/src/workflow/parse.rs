@@ -642,7 +642,9 @@ fn failure_strategy(value: &Node, d: &mut Diagnostics) -> Option<FailureStrategy
         let diagnostic = Diagnostic::error(
             "workflow-failure-strategy",
             value.loc,
-            format!("unknown failure recovery strategy `{spelling}`"),
+            format!(
+                "unknown failure recovery strategy `{spelling}` in `coordination_rules.failure_recovery_strategy`"
+            ),
         );
         d.push(match did_you_mean(&spelling.to_ascii_lowercase(), &names) {
             Some(best) => diagnostic.with_help(format!("did you mean `{best}`?")),

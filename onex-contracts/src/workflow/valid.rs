@@ -282,6 +282,19 @@ fn report_cycle(
     );
 }
 
+/// True when an edge with an unknown endpoint is the edge `from → to` misspelt: its other
+/// endpoint matches and the unknown one is close to the expected one. That edge is reported
+/// already (with a did-you-mean); reporting the missing edge too would only repeat it.
+fn misspelt_edge_for(wf: &Workflow, index: &HashMap<&str, usize>, from: &str, to: &str) -> bool {
+    let near = |unknown: &str, expected: &str| {
+        !index.contains_key(unknown) && crate::diag::did_you_mean(unknown, &[expected]).is_some()
+    };
+    wf.edges.iter().any(|e| {
+        let (f, t) = (e.from.as_str(), e.to.as_str());
+        (f == from && near(t, to)) || (t == to && near(f, from))
+    })
+}
+
 fn edges(wf: &Workflow, index: &HashMap<&str, usize>, d: &mut Diagnostics) {
     let declared: HashSet<(&str, &str)> = wf
         .edges
@@ -342,6 +355,7 @@ fn edges(wf: &Workflow, index: &HashMap<&str, usize>, d: &mut Diagnostics) {
             if !index.contains_key(entry.as_str())
                 || reported.contains(&entry.as_str())
                 || declared.contains(&(entry.as_str(), s.id.as_str()))
+                || misspelt_edge_for(wf, index, entry.as_str(), s.id.as_str())
             {
                 continue;
             }
