@@ -783,6 +783,16 @@ impl<N: OrchestratorNode> WorkflowExecutor<N> {
                 )),
                 cancelled: false,
             }),
+            // A step waiting on a call that honours the step's deadline (a node client)
+            // fails with that call's timeout an instant before the executor's own timer
+            // fires: it is the step timeout all the same.
+            Some(Ok(Err(error)))
+                if *error.code() == ErrorCode::Timeout
+                    && step_deadline.is_some_and(|d| Instant::now() >= d) =>
+            {
+                step_cx.cancellation_token().cancel();
+                Err(StepFailure::TimedOut(limit.unwrap_or_default()))
+            }
             Some(Ok(Err(error))) => Err(StepFailure::Failed {
                 error,
                 cancelled: step_cx.is_cancelled(),
