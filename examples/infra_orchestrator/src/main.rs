@@ -20,8 +20,8 @@ use infra_orchestrator::{
     ModelFailoverDecision, ModelProbeResult, ModelServiceTarget, Remediation, SERVICES,
     ServiceLifecycleState, ServiceLifecycleTrigger, ServiceReport, endpoint, round, script, target,
 };
-use onex_runtime::workflow::{StepOutcome, WorkflowTrace};
 use onex_runtime::WorkflowExecutor;
+use onex_runtime::workflow::{StepOutcome, WorkflowTrace};
 
 /// Where the step details start (after the step name and its times).
 const INDENT: usize = 2 + 15 + 2 + 18 + 2;
