@@ -347,6 +347,13 @@ pub fn node(
         }
     });
 
+    let validate_input = matches!(input, Context::Generated(_)).then(|| {
+        quote! {
+            fn validate_input(input: &#input_ty) -> ::core::result::Result<(), #p::OnexError> {
+                #p::validate(input)
+            }
+        }
+    });
     let plan = plan(wf, &steps, &step_ty, rt);
     let kind_checks = bindings.iter().map(|b| kind_check(b, wf, rt));
     let kind_of = super::kind_of(node, onex_contracts::NodeKind::Orchestrator, rt);
@@ -372,6 +379,8 @@ pub fn node(
                 type Outputs = #outputs_ty<#node>;
                 const CONTRACT: &'static #p::ContractInfo = #module::CONTRACT;
                 const PLAN: &'static #p::WorkflowPlan<#step_ty> = &#plan;
+
+                #validate_input
 
                 fn run_step<'a>(
                     &'a self,

@@ -459,7 +459,9 @@ impl<N: OrchestratorNode> WorkflowExecutor<N> {
         self.execute(&input, cx).instrument(span).await
     }
 
-    /// Processes a workflow request envelope: runs the workflow with the envelope's input,
+    /// Processes a workflow request envelope: validates the input
+    /// ([`OrchestratorNode::validate_input`]: the contract's constraints, a
+    /// [`ErrorCode::Validation`] error before any step runs), runs the workflow with it,
     /// under its correlation id (its `envelope_id` when it has none) and its
     /// `timeout_seconds` as a deadline, and replies with a [`WorkflowReport`] that keeps the
     /// correlation id and records the request as its cause. A failed run is its error
@@ -478,6 +480,7 @@ impl<N: OrchestratorNode> WorkflowExecutor<N> {
             cx = cx.with_deadline(deadline);
         }
         let (input, request) = envelope.take_payload();
+        N::validate_input(&input).map_err(|e| e.with_correlation_id(correlation_id))?;
         let run = self.run_with(input, cx).await?;
         let mut reply = request.reply(run.report()?);
         reply.payload_type = Some("WorkflowReport".to_owned());

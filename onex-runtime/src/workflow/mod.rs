@@ -62,6 +62,15 @@ pub trait OrchestratorNode: Send + Sync + 'static {
     /// The plan, computed at compile time.
     const PLAN: &'static WorkflowPlan<Self::Step>;
 
+    /// Checks the workflow input against the contract's constraints (generated when the
+    /// input is a model from `definitions`; other inputs are accepted as they are).
+    /// [`WorkflowExecutor::process`] calls it before any step runs; `run` does not, like
+    /// [`EffectNode::dispatch`](crate::EffectNode::dispatch).
+    fn validate_input(input: &Self::Input) -> Result<(), OnexError> {
+        let _ = input;
+        Ok(())
+    }
+
     /// Runs one attempt of `step` (its dependencies have completed) and stores its output in
     /// `outputs` on success.
     fn run_step<'a>(

@@ -476,6 +476,11 @@ const _: () = {
                 ),
             },
         };
+        fn validate_input(
+            input: &document_pipeline::ModelDocumentRequest,
+        ) -> ::core::result::Result<(), ::onex_runtime::__private::OnexError> {
+            ::onex_runtime::__private::validate(input)
+        }
         fn run_step<'a>(
             &'a self,
             step: DocumentPipelineStep,
