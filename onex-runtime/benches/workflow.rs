@@ -6,8 +6,10 @@
 //! ```
 //!
 //! Both groups run on a current-thread tokio runtime, inside one `block_on` per sample (so
-//! `block_on` itself is not measured), against hand-written orchestrator nodes shaped like
-//! `#[orchestrator_node]`'s output.
+//! `block_on` itself is not measured), against nodes declared with `#[orchestrator_node]`
+//! from `benches/bench_workflow_chain.yaml` and `benches/bench_workflow_diamond.yaml`: what
+//! is measured is the generated dispatch (`run_step` boxing a future that calls the step's
+//! `async fn`, reads its dependencies' outputs and stores its own).
 //!
 //! - `workflow_overhead`: a chain `s1 → s2 → s3` of no-op async steps, run through
 //!   `WorkflowExecutor::run` (sequential mode, parallel mode, and sequential with a step
@@ -19,16 +21,12 @@
 //!   sleeps), and the same diamond in sequential mode (four sleeps) for contrast.
 
 use std::hint::black_box;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use onex_runtime::workflow::{
-    BoxFuture, CoordinationRules, ExecutionMode, FailureStrategy, StepInfo, StepOutputs,
-    WorkflowContext, WorkflowExecutor, WorkflowPlan, WorkflowStep,
-};
-use onex_runtime::{ContractInfo, NodeKind, OnexError, OrchestratorNode, RoutingStrategy, Version};
-use serde_json::Value;
+use onex_runtime::workflow::{ExecutionMode, WorkflowContext, WorkflowExecutor};
+use onex_runtime::{OnexError, orchestrator_node};
 
 // ---------------------------------------------------------------------------------------
 // The steps' work, as plain async functions (what the direct baseline awaits).
@@ -51,331 +49,90 @@ async fn step3(x: u64) -> u64 {
 const NAP: Duration = Duration::from_millis(50);
 
 // ---------------------------------------------------------------------------------------
-// Shared generated-code scaffolding (written by hand).
-
-const V1: Version = Version {
-    major: 1,
-    minor: 0,
-    patch: 0,
-};
-
-const fn contract(name: &'static str) -> ContractInfo {
-    ContractInfo {
-        name,
-        kind: NodeKind::Orchestrator,
-        node_type: "ORCHESTRATOR_GENERIC",
-        contract_version: V1,
-        node_version: V1,
-        description: "",
-        fingerprint: "1.0.0:000000000000",
-        declared_fingerprint: None,
-        routing: RoutingStrategy::Single,
-        operations: &[],
-        subscribe_topics: &[],
-        publish_topics: &[],
-    }
-}
-
-const fn info<S: Copy>(
-    step: S,
-    id: &'static str,
-    depends_on: &'static [S],
-    dependents: &'static [S],
-) -> StepInfo<S> {
-    StepInfo {
-        step,
-        id,
-        node_type: "COMPUTE_GENERIC",
-        kind: NodeKind::Compute,
-        depends_on,
-        dependents,
-        compensable: false,
-        description: "",
-    }
-}
-
-const fn rules(mode: ExecutionMode) -> CoordinationRules {
-    CoordinationRules {
-        mode,
-        max_parallel_steps: None,
-        failure_strategy: FailureStrategy::FailFast,
-        max_retries: 0,
-        retry_backoff: Duration::ZERO,
-        retry_backoff_multiplier: 1.0,
-        step_timeout: None,
-        timeout: None,
-    }
-}
-
-fn dependency<'a, T>(slot: &'a OnceLock<T>, step: &'static str) -> Result<&'a T, OnexError> {
-    slot.get()
-        .ok_or_else(|| OnexError::internal(format!("`{step}` ran before its dependency")))
-}
-
-fn store<T>(slot: &OnceLock<T>, value: T, step: &'static str) -> Result<(), OnexError> {
-    slot.set(value)
-        .map_err(|_| OnexError::internal(format!("`{step}` completed twice")))
-}
-
-fn nothing<'a>() -> BoxFuture<'a, Result<(), OnexError>> {
-    Box::pin(std::future::ready(Ok(())))
-}
-
-// ---------------------------------------------------------------------------------------
 // Chain: s1 → s2 → s3.
 
-/// The chain's steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ChainStep {
-    /// `s1`.
-    S1,
-    /// `s2`.
-    S2,
-    /// `s3`.
-    S3,
-}
-
-impl std::fmt::Display for ChainStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-impl WorkflowStep for ChainStep {
-    const ALL: &'static [Self] = &[ChainStep::S1, ChainStep::S2, ChainStep::S3];
-    fn index(self) -> usize {
-        self as usize
-    }
-    fn as_str(self) -> &'static str {
-        match self {
-            ChainStep::S1 => "s1",
-            ChainStep::S2 => "s2",
-            ChainStep::S3 => "s3",
-        }
-    }
-}
-
-/// The chain's outputs.
-#[derive(Default)]
-pub struct ChainOutputs {
-    s1: OnceLock<u64>,
-    s2: OnceLock<u64>,
-    s3: OnceLock<u64>,
-}
-
-impl StepOutputs for ChainOutputs {
-    type Step = ChainStep;
-    fn is_done(&self, step: ChainStep) -> bool {
-        match step {
-            ChainStep::S1 => self.s1.get().is_some(),
-            ChainStep::S2 => self.s2.get().is_some(),
-            ChainStep::S3 => self.s3.get().is_some(),
-        }
-    }
-    fn to_json(&self, step: ChainStep) -> Option<Result<Value, OnexError>> {
-        match step {
-            ChainStep::S1 => self.s1.get(),
-            ChainStep::S2 => self.s2.get(),
-            ChainStep::S3 => self.s3.get(),
-        }
-        .map(|v| Ok(Value::from(*v)))
-    }
-}
-
 /// Three no-op steps in a row.
+#[orchestrator_node(
+    contract = "benches/bench_workflow_chain.yaml",
+    relative_to = manifest,
+    input = u64
+)]
 pub struct Chain;
 
-impl OrchestratorNode for Chain {
-    type Step = ChainStep;
-    type Input = u64;
-    type Outputs = ChainOutputs;
-    const CONTRACT: &'static ContractInfo = &contract("chain");
-    const PLAN: &'static WorkflowPlan<ChainStep> = &WorkflowPlan {
-        name: "chain",
-        steps: &[
-            info(ChainStep::S1, "s1", &[], &[ChainStep::S2]),
-            info(ChainStep::S2, "s2", &[ChainStep::S1], &[ChainStep::S3]),
-            info(ChainStep::S3, "s3", &[ChainStep::S2], &[]),
-        ],
-        order: ChainStep::ALL,
-        waves: &[&[ChainStep::S1], &[ChainStep::S2], &[ChainStep::S3]],
-        rules: rules(ExecutionMode::Sequential),
-    };
+impl ChainSteps for Chain {
+    type S1 = u64;
+    type S2 = u64;
+    type S3 = u64;
 
-    fn run_step<'a>(
-        &'a self,
-        step: ChainStep,
-        input: &'a u64,
-        outputs: &'a ChainOutputs,
-        _cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        match step {
-            ChainStep::S1 => Box::pin(async move {
-                let out = step1(*input).await;
-                store(&outputs.s1, out, "s1")
-            }),
-            ChainStep::S2 => Box::pin(async move {
-                let s1 = dependency(&outputs.s1, "s2")?;
-                let out = step2(*s1).await;
-                store(&outputs.s2, out, "s2")
-            }),
-            ChainStep::S3 => Box::pin(async move {
-                let s2 = dependency(&outputs.s2, "s3")?;
-                let out = step3(*s2).await;
-                store(&outputs.s3, out, "s3")
-            }),
-        }
+    async fn s1(&self, input: &u64, _cx: &WorkflowContext) -> Result<u64, OnexError> {
+        Ok(step1(*input).await)
     }
 
-    fn compensate_step<'a>(
-        &'a self,
-        _step: ChainStep,
-        _input: &'a u64,
-        _outputs: &'a ChainOutputs,
-        _cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        nothing()
+    async fn s2(
+        &self,
+        _input: &u64,
+        deps: ChainS2Deps<'_>,
+        _cx: &WorkflowContext,
+    ) -> Result<u64, OnexError> {
+        Ok(step2(*deps.s1).await)
+    }
+
+    async fn s3(
+        &self,
+        _input: &u64,
+        deps: ChainS3Deps<'_>,
+        _cx: &WorkflowContext,
+    ) -> Result<u64, OnexError> {
+        Ok(step3(*deps.s2).await)
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Diamond: root → (left ∥ right) → join, each sleeping 50 ms.
 
-/// The diamond's steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DiamondStep {
-    /// `root`.
-    Root,
-    /// `left`.
-    Left,
-    /// `right`.
-    Right,
-    /// `join`.
-    Join,
-}
-
-impl std::fmt::Display for DiamondStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-impl WorkflowStep for DiamondStep {
-    const ALL: &'static [Self] = &[
-        DiamondStep::Root,
-        DiamondStep::Left,
-        DiamondStep::Right,
-        DiamondStep::Join,
-    ];
-    fn index(self) -> usize {
-        self as usize
-    }
-    fn as_str(self) -> &'static str {
-        match self {
-            DiamondStep::Root => "root",
-            DiamondStep::Left => "left",
-            DiamondStep::Right => "right",
-            DiamondStep::Join => "join",
-        }
-    }
-}
-
-/// The diamond's outputs.
-#[derive(Default)]
-pub struct DiamondOutputs {
-    root: OnceLock<()>,
-    left: OnceLock<()>,
-    right: OnceLock<()>,
-    join: OnceLock<()>,
-}
-
-impl StepOutputs for DiamondOutputs {
-    type Step = DiamondStep;
-    fn is_done(&self, step: DiamondStep) -> bool {
-        match step {
-            DiamondStep::Root => self.root.get().is_some(),
-            DiamondStep::Left => self.left.get().is_some(),
-            DiamondStep::Right => self.right.get().is_some(),
-            DiamondStep::Join => self.join.get().is_some(),
-        }
-    }
-    fn to_json(&self, step: DiamondStep) -> Option<Result<Value, OnexError>> {
-        self.is_done(step).then_some(Ok(Value::Null))
-    }
-}
-
 /// Four sleeping steps in a diamond.
+#[orchestrator_node(contract = "benches/bench_workflow_diamond.yaml", relative_to = manifest)]
 pub struct Diamond;
 
-impl OrchestratorNode for Diamond {
-    type Step = DiamondStep;
-    type Input = ();
-    type Outputs = DiamondOutputs;
-    const CONTRACT: &'static ContractInfo = &contract("diamond");
-    const PLAN: &'static WorkflowPlan<DiamondStep> = &WorkflowPlan {
-        name: "diamond",
-        steps: &[
-            info(
-                DiamondStep::Root,
-                "root",
-                &[],
-                &[DiamondStep::Left, DiamondStep::Right],
-            ),
-            info(
-                DiamondStep::Left,
-                "left",
-                &[DiamondStep::Root],
-                &[DiamondStep::Join],
-            ),
-            info(
-                DiamondStep::Right,
-                "right",
-                &[DiamondStep::Root],
-                &[DiamondStep::Join],
-            ),
-            info(
-                DiamondStep::Join,
-                "join",
-                &[DiamondStep::Left, DiamondStep::Right],
-                &[],
-            ),
-        ],
-        order: DiamondStep::ALL,
-        waves: &[
-            &[DiamondStep::Root],
-            &[DiamondStep::Left, DiamondStep::Right],
-            &[DiamondStep::Join],
-        ],
-        rules: rules(ExecutionMode::Parallel),
-    };
+impl DiamondSteps for Diamond {
+    type Root = ();
+    type Left = ();
+    type Right = ();
+    type Join = ();
 
-    fn run_step<'a>(
-        &'a self,
-        step: DiamondStep,
-        _input: &'a (),
-        outputs: &'a DiamondOutputs,
-        _cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        let (slot, id) = match step {
-            DiamondStep::Root => (&outputs.root, "root"),
-            DiamondStep::Left => (&outputs.left, "left"),
-            DiamondStep::Right => (&outputs.right, "right"),
-            DiamondStep::Join => (&outputs.join, "join"),
-        };
-        Box::pin(async move {
-            tokio::time::sleep(NAP).await;
-            store(slot, (), id)
-        })
+    async fn root(&self, _input: &(), _cx: &WorkflowContext) -> Result<(), OnexError> {
+        tokio::time::sleep(NAP).await;
+        Ok(())
     }
 
-    fn compensate_step<'a>(
-        &'a self,
-        _step: DiamondStep,
-        _input: &'a (),
-        _outputs: &'a DiamondOutputs,
-        _cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        nothing()
+    async fn left(
+        &self,
+        _input: &(),
+        _deps: DiamondLeftDeps<'_>,
+        _cx: &WorkflowContext,
+    ) -> Result<(), OnexError> {
+        tokio::time::sleep(NAP).await;
+        Ok(())
+    }
+
+    async fn right(
+        &self,
+        _input: &(),
+        _deps: DiamondRightDeps<'_>,
+        _cx: &WorkflowContext,
+    ) -> Result<(), OnexError> {
+        tokio::time::sleep(NAP).await;
+        Ok(())
+    }
+
+    async fn join(
+        &self,
+        _input: &(),
+        _deps: DiamondJoinDeps<'_>,
+        _cx: &WorkflowContext,
+    ) -> Result<(), OnexError> {
+        tokio::time::sleep(NAP).await;
+        Ok(())
     }
 }
 
@@ -432,7 +189,7 @@ fn overhead(c: &mut Criterion) {
     let want = rt.block_on(async { step3(step2(step1(7).await).await).await });
     for executor in [&seq_executor, &par_executor, &timed_executor] {
         match rt.block_on(executor.run(7)) {
-            Ok(run) => assert_eq!(run.outputs.s3.get(), Some(&want)),
+            Ok(run) => assert_eq!(run.outputs.s3(), Some(&want)),
             Err(failure) => panic!("the chain failed: {failure}"),
         }
     }

@@ -1,150 +1,22 @@
-//! `WorkflowExecutor` against hand-written orchestrator nodes shaped exactly like
-//! `#[orchestrator_node]`'s output: a step enum implementing `WorkflowStep`, an outputs
-//! struct with one `OnceLock` per step implementing `StepOutputs`, a `const PLAN`, and a
-//! `run_step` that `match`es on the step and boxes an async block reading its dependencies'
-//! outputs and storing its own.
+//! `WorkflowExecutor` against orchestrator nodes declared with `#[orchestrator_node]` from
+//! the contracts in `tests/workflows/`: the generated step enum, outputs struct, `PLAN` and
+//! `run_step`/`compensate_step` dispatch, with scripted step bodies.
 //!
 //! Time-dependent tests use tokio's paused clock (deterministic), except the two that must
 //! show real concurrency and real promptness.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onex_runtime::workflow::{
-    BoxFuture, CoordinationRules, ExecutionMode, FailureStrategy, StepInfo, StepOutcome,
-    StepOutputs, WorkflowContext, WorkflowExecutor, WorkflowPlan, WorkflowStatus, WorkflowStep,
+    ExecutionMode, FailureStrategy, StepOutcome, WorkflowContext, WorkflowExecutor, WorkflowStatus,
 };
-use onex_runtime::{
-    ContractInfo, Envelope, ErrorCode, NodeKind, OnexError, OrchestratorNode, RoutingStrategy,
-    Uuid, Version,
-};
+use onex_runtime::{Envelope, ErrorCode, OnexError, Uuid, orchestrator_node};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-// ---------------------------------------------------------------------------------------
-// What the generated code would contain (written by hand).
-
-/// `{Node}Step` and `{Node}Outputs`, as `#[orchestrator_node]` generates them.
-macro_rules! steps {
-    ($step:ident, $outputs:ident { $($variant:ident = $id:literal => $field:ident: $ty:ty),* $(,)? }) => {
-        /// The steps, in declaration order.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $step { $(#[doc = $id] $variant),* }
-
-        impl fmt::Display for $step {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.pad(WorkflowStep::as_str(*self))
-            }
-        }
-
-        impl WorkflowStep for $step {
-            const ALL: &'static [Self] = &[$($step::$variant),*];
-            fn index(self) -> usize {
-                self as usize
-            }
-            fn as_str(self) -> &'static str {
-                match self { $($step::$variant => $id),* }
-            }
-        }
-
-        /// What the steps of one run produced.
-        #[derive(Default)]
-        pub struct $outputs { $(#[doc = $id] pub $field: OnceLock<$ty>),* }
-
-        impl StepOutputs for $outputs {
-            type Step = $step;
-            fn is_done(&self, step: $step) -> bool {
-                match step { $($step::$variant => self.$field.get().is_some()),* }
-            }
-            fn to_json(&self, step: $step) -> Option<Result<Value, OnexError>> {
-                match step { $($step::$variant => self.$field.get().map(output_json)),* }
-            }
-        }
-    };
-}
-
-/// `__private::dependency`: a dependency's stored output.
-fn dependency<'a, T>(
-    slot: &'a OnceLock<T>,
-    step: &'static str,
-    dep: &'static str,
-) -> Result<&'a T, OnexError> {
-    slot.get().ok_or_else(|| {
-        OnexError::internal(format!(
-            "step `{step}` started before `{dep}` produced its output"
-        ))
-    })
-}
-
-/// `__private::store_output`.
-fn store_output<T>(slot: &OnceLock<T>, output: T, step: &'static str) -> Result<(), OnexError> {
-    slot.set(output)
-        .map_err(|_| OnexError::internal(format!("step `{step}` completed twice in one run")))
-}
-
-/// `__private::output_json`.
-fn output_json<T: serde::Serialize>(output: &T) -> Result<Value, OnexError> {
-    serde_json::to_value(output).map_err(|e| OnexError::internal(e.to_string()))
-}
-
-const V1: Version = Version {
-    major: 1,
-    minor: 0,
-    patch: 0,
-};
-
-const fn contract(name: &'static str) -> ContractInfo {
-    ContractInfo {
-        name,
-        kind: NodeKind::Orchestrator,
-        node_type: "ORCHESTRATOR_GENERIC",
-        contract_version: V1,
-        node_version: V1,
-        description: "",
-        fingerprint: "1.0.0:000000000000",
-        declared_fingerprint: None,
-        routing: RoutingStrategy::Single,
-        operations: &[],
-        subscribe_topics: &[],
-        publish_topics: &[],
-    }
-}
-
-const fn info<S: Copy>(
-    step: S,
-    id: &'static str,
-    depends_on: &'static [S],
-    dependents: &'static [S],
-    compensable: bool,
-) -> StepInfo<S> {
-    StepInfo {
-        step,
-        id,
-        node_type: "EFFECT_GENERIC",
-        kind: NodeKind::Effect,
-        depends_on,
-        dependents,
-        compensable,
-        description: "",
-    }
-}
-
-const fn rules(mode: ExecutionMode, failure_strategy: FailureStrategy) -> CoordinationRules {
-    CoordinationRules {
-        mode,
-        max_parallel_steps: None,
-        failure_strategy,
-        max_retries: 3,
-        retry_backoff: Duration::from_millis(100),
-        retry_backoff_multiplier: 2.0,
-        step_timeout: None,
-        timeout: None,
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // What the steps do: scripted per test, observed through a log and counters.
@@ -321,91 +193,69 @@ impl Script {
 // Chain: a → b → c → d (a and c compensable). Input i64; a = input, b = 2a, c = b + 1,
 // d = c + 1.
 
-steps!(ChainStep, ChainOutputs {
-    A = "a" => a: i64,
-    B = "b" => b: i64,
-    C = "c" => c: i64,
-    D = "d" => d: i64,
-});
-
-struct Chain {
+/// Four scripted steps in a row (`tests/workflows/chain.yaml`).
+#[orchestrator_node(contract = "tests/workflows/chain.yaml", relative_to = manifest, input = i64)]
+pub struct Chain {
     script: Script,
 }
 
-impl OrchestratorNode for Chain {
-    type Step = ChainStep;
-    type Input = i64;
-    type Outputs = ChainOutputs;
-    const CONTRACT: &'static ContractInfo = &contract("chain");
-    const PLAN: &'static WorkflowPlan<ChainStep> = &WorkflowPlan {
-        name: "chain",
-        steps: &[
-            info(ChainStep::A, "a", &[], &[ChainStep::B], true),
-            info(ChainStep::B, "b", &[ChainStep::A], &[ChainStep::C], false),
-            info(ChainStep::C, "c", &[ChainStep::B], &[ChainStep::D], true),
-            info(ChainStep::D, "d", &[ChainStep::C], &[], false),
-        ],
-        order: &[ChainStep::A, ChainStep::B, ChainStep::C, ChainStep::D],
-        waves: &[
-            &[ChainStep::A],
-            &[ChainStep::B],
-            &[ChainStep::C],
-            &[ChainStep::D],
-        ],
-        rules: rules(ExecutionMode::Sequential, FailureStrategy::FailFast),
-    };
+impl ChainSteps for Chain {
+    type A = i64;
+    type B = i64;
+    type C = i64;
+    type D = i64;
 
-    fn run_step<'a>(
-        &'a self,
-        step: ChainStep,
-        input: &'a i64,
-        outputs: &'a ChainOutputs,
-        cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        match step {
-            ChainStep::A => Box::pin(async move {
-                self.script.act("a", cx).await?;
-                store_output(&outputs.a, *input, "a")
-            }),
-            ChainStep::B => Box::pin(async move {
-                let a = dependency(&outputs.a, "b", "a")?;
-                self.script.act("b", cx).await?;
-                store_output(&outputs.b, a * 2, "b")
-            }),
-            ChainStep::C => Box::pin(async move {
-                let b = dependency(&outputs.b, "c", "b")?;
-                self.script.act("c", cx).await?;
-                store_output(&outputs.c, b + 1, "c")
-            }),
-            ChainStep::D => Box::pin(async move {
-                let c = dependency(&outputs.c, "d", "c")?;
-                self.script.act("d", cx).await?;
-                store_output(&outputs.d, c + 1, "d")
-            }),
-        }
+    async fn a(&self, input: &i64, cx: &WorkflowContext) -> Result<i64, OnexError> {
+        self.script.act("a", cx).await?;
+        Ok(*input)
     }
 
-    fn compensate_step<'a>(
-        &'a self,
-        step: ChainStep,
-        input: &'a i64,
-        outputs: &'a ChainOutputs,
-        cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        match step {
-            ChainStep::A => Box::pin(async move {
-                dependency(&outputs.a, "a", "a")?;
-                self.script.compensate("a").await
-            }),
-            ChainStep::C => Box::pin(async move {
-                dependency(&outputs.c, "c", "c")?;
-                self.script.compensate("c").await
-            }),
-            ChainStep::B | ChainStep::D => {
-                let _ = (input, outputs, cx);
-                Box::pin(std::future::ready(Ok(())))
-            }
-        }
+    async fn compensate_a(
+        &self,
+        _input: &i64,
+        _output: &i64,
+        _cx: &WorkflowContext,
+    ) -> Result<(), OnexError> {
+        self.script.compensate("a").await
+    }
+
+    async fn b(
+        &self,
+        _input: &i64,
+        deps: ChainBDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<i64, OnexError> {
+        self.script.act("b", cx).await?;
+        Ok(deps.a * 2)
+    }
+
+    async fn c(
+        &self,
+        _input: &i64,
+        deps: ChainCDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<i64, OnexError> {
+        self.script.act("c", cx).await?;
+        Ok(deps.b + 1)
+    }
+
+    async fn compensate_c(
+        &self,
+        _input: &i64,
+        _output: &i64,
+        _cx: &WorkflowContext,
+    ) -> Result<(), OnexError> {
+        self.script.compensate("c").await
+    }
+
+    async fn d(
+        &self,
+        _input: &i64,
+        deps: ChainDDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<i64, OnexError> {
+        self.script.act("d", cx).await?;
+        Ok(deps.c + 1)
     }
 }
 
@@ -416,107 +266,51 @@ fn chain(script: Script) -> WorkflowExecutor<Chain> {
 // ---------------------------------------------------------------------------------------
 // Diamond: root → (left ∥ right) → join. Outputs are strings naming the path.
 
-steps!(DiamondStep, DiamondOutputs {
-    Root = "root" => root: String,
-    Left = "left" => left: String,
-    Right = "right" => right: String,
-    Join = "join" => join: String,
-});
-
-struct Diamond {
+/// Four scripted steps in a diamond (`tests/workflows/diamond.yaml`).
+#[orchestrator_node(contract = "tests/workflows/diamond.yaml", relative_to = manifest)]
+pub struct Diamond {
     script: Script,
 }
 
-impl OrchestratorNode for Diamond {
-    type Step = DiamondStep;
-    type Input = ();
-    type Outputs = DiamondOutputs;
-    const CONTRACT: &'static ContractInfo = &contract("diamond");
-    const PLAN: &'static WorkflowPlan<DiamondStep> = &WorkflowPlan {
-        name: "diamond",
-        steps: &[
-            info(
-                DiamondStep::Root,
-                "root",
-                &[],
-                &[DiamondStep::Left, DiamondStep::Right],
-                false,
-            ),
-            info(
-                DiamondStep::Left,
-                "left",
-                &[DiamondStep::Root],
-                &[DiamondStep::Join],
-                false,
-            ),
-            info(
-                DiamondStep::Right,
-                "right",
-                &[DiamondStep::Root],
-                &[DiamondStep::Join],
-                false,
-            ),
-            info(
-                DiamondStep::Join,
-                "join",
-                &[DiamondStep::Left, DiamondStep::Right],
-                &[],
-                false,
-            ),
-        ],
-        order: &[
-            DiamondStep::Root,
-            DiamondStep::Left,
-            DiamondStep::Right,
-            DiamondStep::Join,
-        ],
-        waves: &[
-            &[DiamondStep::Root],
-            &[DiamondStep::Left, DiamondStep::Right],
-            &[DiamondStep::Join],
-        ],
-        rules: rules(ExecutionMode::Parallel, FailureStrategy::FailFast),
-    };
+impl DiamondSteps for Diamond {
+    type Root = String;
+    type Left = String;
+    type Right = String;
+    type Join = String;
 
-    fn run_step<'a>(
-        &'a self,
-        step: DiamondStep,
-        _input: &'a (),
-        outputs: &'a DiamondOutputs,
-        cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        match step {
-            DiamondStep::Root => Box::pin(async move {
-                self.script.act("root", cx).await?;
-                store_output(&outputs.root, "root".to_owned(), "root")
-            }),
-            DiamondStep::Left => Box::pin(async move {
-                let root = dependency(&outputs.root, "left", "root")?;
-                self.script.act("left", cx).await?;
-                store_output(&outputs.left, format!("{root}/left"), "left")
-            }),
-            DiamondStep::Right => Box::pin(async move {
-                let root = dependency(&outputs.root, "right", "root")?;
-                self.script.act("right", cx).await?;
-                store_output(&outputs.right, format!("{root}/right"), "right")
-            }),
-            DiamondStep::Join => Box::pin(async move {
-                let left = dependency(&outputs.left, "join", "left")?;
-                let right = dependency(&outputs.right, "join", "right")?;
-                self.script.act("join", cx).await?;
-                store_output(&outputs.join, format!("{left}+{right}"), "join")
-            }),
-        }
+    async fn root(&self, _input: &(), cx: &WorkflowContext) -> Result<String, OnexError> {
+        self.script.act("root", cx).await?;
+        Ok("root".to_owned())
     }
 
-    fn compensate_step<'a>(
-        &'a self,
-        _step: DiamondStep,
-        _input: &'a (),
-        _outputs: &'a DiamondOutputs,
-        _cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        Box::pin(std::future::ready(Ok(())))
+    async fn left(
+        &self,
+        _input: &(),
+        deps: DiamondLeftDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<String, OnexError> {
+        self.script.act("left", cx).await?;
+        Ok(format!("{}/left", deps.root))
+    }
+
+    async fn right(
+        &self,
+        _input: &(),
+        deps: DiamondRightDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<String, OnexError> {
+        self.script.act("right", cx).await?;
+        Ok(format!("{}/right", deps.root))
+    }
+
+    async fn join(
+        &self,
+        _input: &(),
+        deps: DiamondJoinDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<String, OnexError> {
+        self.script.act("join", cx).await?;
+        Ok(format!("{}+{}", deps.left, deps.right))
     }
 }
 
@@ -525,168 +319,101 @@ fn diamond(script: Script) -> WorkflowExecutor<Diamond> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Wide: six independent steps, one wave.
+// Wide: six independent steps, one wave, at most two at a time.
 
-steps!(WideStep, WideOutputs {
-    W0 = "w0" => w0: u32,
-    W1 = "w1" => w1: u32,
-    W2 = "w2" => w2: u32,
-    W3 = "w3" => w3: u32,
-    W4 = "w4" => w4: u32,
-    W5 = "w5" => w5: u32,
-});
-
-struct Wide {
+/// Six independent scripted steps (`tests/workflows/wide.yaml`).
+#[orchestrator_node(contract = "tests/workflows/wide.yaml", relative_to = manifest)]
+pub struct Wide {
     script: Script,
 }
 
-impl OrchestratorNode for Wide {
-    type Step = WideStep;
-    type Input = ();
-    type Outputs = WideOutputs;
-    const CONTRACT: &'static ContractInfo = &contract("wide");
-    const PLAN: &'static WorkflowPlan<WideStep> = &WorkflowPlan {
-        name: "wide",
-        steps: &[
-            info(WideStep::W0, "w0", &[], &[], false),
-            info(WideStep::W1, "w1", &[], &[], false),
-            info(WideStep::W2, "w2", &[], &[], false),
-            info(WideStep::W3, "w3", &[], &[], false),
-            info(WideStep::W4, "w4", &[], &[], false),
-            info(WideStep::W5, "w5", &[], &[], false),
-        ],
-        order: WideStep::ALL,
-        waves: &[WideStep::ALL],
-        rules: CoordinationRules {
-            max_parallel_steps: Some(2),
-            ..rules(ExecutionMode::Parallel, FailureStrategy::FailFast)
-        },
-    };
+impl WideSteps for Wide {
+    type W0 = u32;
+    type W1 = u32;
+    type W2 = u32;
+    type W3 = u32;
+    type W4 = u32;
+    type W5 = u32;
 
-    fn run_step<'a>(
-        &'a self,
-        step: WideStep,
-        _input: &'a (),
-        outputs: &'a WideOutputs,
-        cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        let (id, slot, value) = match step {
-            WideStep::W0 => ("w0", &outputs.w0, 0),
-            WideStep::W1 => ("w1", &outputs.w1, 1),
-            WideStep::W2 => ("w2", &outputs.w2, 2),
-            WideStep::W3 => ("w3", &outputs.w3, 3),
-            WideStep::W4 => ("w4", &outputs.w4, 4),
-            WideStep::W5 => ("w5", &outputs.w5, 5),
-        };
-        Box::pin(async move {
-            self.script.act(id, cx).await?;
-            store_output(slot, value, id)
-        })
+    async fn w0(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("w0", cx).await.map(|()| 0)
     }
 
-    fn compensate_step<'a>(
-        &'a self,
-        _step: WideStep,
-        _input: &'a (),
-        _outputs: &'a WideOutputs,
-        _cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        Box::pin(std::future::ready(Ok(())))
+    async fn w1(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("w1", cx).await.map(|()| 1)
+    }
+
+    async fn w2(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("w2", cx).await.map(|()| 2)
+    }
+
+    async fn w3(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("w3", cx).await.map(|()| 3)
+    }
+
+    async fn w4(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("w4", cx).await.map(|()| 4)
+    }
+
+    async fn w5(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("w5", cx).await.map(|()| 5)
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Branches: a → b → c and, independently, x → y.
 
-steps!(BranchStep, BranchOutputs {
-    A = "a" => a: u32,
-    B = "b" => b: u32,
-    C = "c" => c: u32,
-    X = "x" => x: u32,
-    Y = "y" => y: u32,
-});
-
-struct Branches {
+/// Two independent chains of scripted steps (`tests/workflows/branches.yaml`).
+#[orchestrator_node(contract = "tests/workflows/branches.yaml", relative_to = manifest)]
+pub struct Branches {
     script: Script,
 }
 
-impl OrchestratorNode for Branches {
-    type Step = BranchStep;
-    type Input = ();
-    type Outputs = BranchOutputs;
-    const CONTRACT: &'static ContractInfo = &contract("branches");
-    const PLAN: &'static WorkflowPlan<BranchStep> = &WorkflowPlan {
-        name: "branches",
-        steps: &[
-            info(BranchStep::A, "a", &[], &[BranchStep::B], false),
-            info(
-                BranchStep::B,
-                "b",
-                &[BranchStep::A],
-                &[BranchStep::C],
-                false,
-            ),
-            info(BranchStep::C, "c", &[BranchStep::B], &[], false),
-            info(BranchStep::X, "x", &[], &[BranchStep::Y], false),
-            info(BranchStep::Y, "y", &[BranchStep::X], &[], false),
-        ],
-        order: &[
-            BranchStep::A,
-            BranchStep::B,
-            BranchStep::C,
-            BranchStep::X,
-            BranchStep::Y,
-        ],
-        waves: &[
-            &[BranchStep::A, BranchStep::X],
-            &[BranchStep::B, BranchStep::Y],
-            &[BranchStep::C],
-        ],
-        rules: rules(ExecutionMode::Sequential, FailureStrategy::Continue),
-    };
+impl BranchesSteps for Branches {
+    type A = u32;
+    type B = u32;
+    type C = u32;
+    type X = u32;
+    type Y = u32;
 
-    fn run_step<'a>(
-        &'a self,
-        step: BranchStep,
-        _input: &'a (),
-        outputs: &'a BranchOutputs,
-        cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        match step {
-            BranchStep::A => Box::pin(async move {
-                self.script.act("a", cx).await?;
-                store_output(&outputs.a, 1, "a")
-            }),
-            BranchStep::B => Box::pin(async move {
-                let a = dependency(&outputs.a, "b", "a")?;
-                self.script.act("b", cx).await?;
-                store_output(&outputs.b, a + 1, "b")
-            }),
-            BranchStep::C => Box::pin(async move {
-                let b = dependency(&outputs.b, "c", "b")?;
-                self.script.act("c", cx).await?;
-                store_output(&outputs.c, b + 1, "c")
-            }),
-            BranchStep::X => Box::pin(async move {
-                self.script.act("x", cx).await?;
-                store_output(&outputs.x, 10, "x")
-            }),
-            BranchStep::Y => Box::pin(async move {
-                let x = dependency(&outputs.x, "y", "x")?;
-                self.script.act("y", cx).await?;
-                store_output(&outputs.y, x + 1, "y")
-            }),
-        }
+    async fn a(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("a", cx).await?;
+        Ok(1)
     }
 
-    fn compensate_step<'a>(
-        &'a self,
-        _step: BranchStep,
-        _input: &'a (),
-        _outputs: &'a BranchOutputs,
-        _cx: &'a WorkflowContext,
-    ) -> BoxFuture<'a, Result<(), OnexError>> {
-        Box::pin(std::future::ready(Ok(())))
+    async fn b(
+        &self,
+        _input: &(),
+        deps: BranchesBDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<u32, OnexError> {
+        self.script.act("b", cx).await?;
+        Ok(deps.a + 1)
+    }
+
+    async fn c(
+        &self,
+        _input: &(),
+        deps: BranchesCDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<u32, OnexError> {
+        self.script.act("c", cx).await?;
+        Ok(deps.b + 1)
+    }
+
+    async fn x(&self, _input: &(), cx: &WorkflowContext) -> Result<u32, OnexError> {
+        self.script.act("x", cx).await?;
+        Ok(10)
+    }
+
+    async fn y(
+        &self,
+        _input: &(),
+        deps: BranchesYDeps<'_>,
+        cx: &WorkflowContext,
+    ) -> Result<u32, OnexError> {
+        self.script.act("y", cx).await?;
+        Ok(deps.x + 1)
     }
 }
 
@@ -752,10 +479,10 @@ async fn sequential_runs_the_plan_order_one_step_at_a_time() {
     assert_eq!(executor.node().script.peak.load(Ordering::SeqCst), 1);
     assert_eq!(
         (
-            run.outputs.a.get(),
-            run.outputs.b.get(),
-            run.outputs.c.get(),
-            run.outputs.d.get()
+            run.outputs.a(),
+            run.outputs.b(),
+            run.outputs.c(),
+            run.outputs.d()
         ),
         (Some(&5), Some(&10), Some(&11), Some(&12))
     );
@@ -792,7 +519,7 @@ async fn sequential_runs_the_plan_order_one_step_at_a_time() {
     let order: Vec<&str> = run.trace.steps.iter().map(|s| s.step).collect();
     assert_eq!(order, ["root", "left", "right", "join"]);
     assert_eq!(
-        run.outputs.join.get().map(String::as_str),
+        run.outputs.join().map(String::as_str),
         Some("root/left+root/right")
     );
 }
@@ -823,7 +550,7 @@ async fn parallel_wave_steps_overlap_in_real_time() {
     let join = run.trace.step("join").expect("join traced");
     assert!(join.start >= left.end && join.start >= right.end);
     assert_eq!(
-        run.outputs.join.get().map(String::as_str),
+        run.outputs.join().map(String::as_str),
         Some("root/left+root/right")
     );
 }
@@ -894,8 +621,8 @@ async fn a_hanging_step_times_out() {
     assert!(close(c.duration(), ms(250)));
     assert_eq!(c.attempts.len(), 1);
     // Completed outputs are kept.
-    assert_eq!(failure.outputs.b.get(), Some(&2));
-    assert!(failure.outputs.c.get().is_none());
+    assert_eq!(failure.outputs.b(), Some(&2));
+    assert!(failure.outputs.c().is_none());
     // Every step saw a deadline.
     let contexts = executor
         .node()
@@ -977,7 +704,7 @@ async fn retry_backs_off_exponentially_until_the_step_succeeds() {
         .map(|c| c.attempt)
         .collect();
     assert_eq!(b_attempts, [0, 1, 2]);
-    assert_eq!(run.outputs.d.get(), Some(&8));
+    assert_eq!(run.outputs.d(), Some(&8));
     assert!(
         run.trace.to_string().contains("retried 2x"),
         "{}",
@@ -1081,7 +808,7 @@ async fn continue_skips_dependents_and_runs_the_rest() {
             &ErrorCode::WorkflowStepFailed,
             "{mode:?}"
         );
-        assert_eq!(failure.step, Some(BranchStep::A));
+        assert_eq!(failure.step, Some(BranchesStep::A));
         assert_eq!(failure.error.context()["failed_steps"], json!(["a"]));
         let trace = &failure.trace;
         assert_eq!(
@@ -1099,7 +826,7 @@ async fn continue_skips_dependents_and_runs_the_rest() {
         // Started steps first, in start order; unstarted ones last.
         let order: Vec<&str> = trace.steps.iter().map(|s| s.step).collect();
         assert_eq!(order, ["a", "x", "y", "b", "c"], "{mode:?}");
-        assert_eq!(failure.outputs.y.get(), Some(&11));
+        assert_eq!(failure.outputs.y(), Some(&11));
         assert!(
             !executor
                 .node()
@@ -1196,7 +923,7 @@ async fn a_panicking_step_is_a_handler_execution_error() {
         .run(2)
         .await
         .expect("a fresh run works");
-    assert_eq!(again.outputs.d.get(), Some(&6));
+    assert_eq!(again.outputs.d(), Some(&6));
     assert_no_leaks(&executor.node().script);
 }
 
@@ -1233,7 +960,7 @@ async fn external_cancellation_returns_promptly() {
             ("d", "not_run")
         ]
     );
-    assert_eq!(failure.outputs.a.get(), Some(&7));
+    assert_eq!(failure.outputs.a(), Some(&7));
     assert_no_leaks(&executor.node().script);
 
     // A token cancelled before the run: nothing starts.
