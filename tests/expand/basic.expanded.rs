@@ -675,6 +675,10 @@ pub trait GreeterHandler: ::core::marker::Send + ::core::marker::Sync + 'static 
 const _: () = {
     const _: &[u8] = b"# Two operations and one small model: the smallest contract that shows every generated item.\nname: greeter\nnode_type: EFFECT_GENERIC\ncontract_version: {major: 1, minor: 0, patch: 0}\ndescription: Greets people.\ninput_model: ModelGreeting\noutput_model: ModelGreeting\nhandler_routing:\n  routing_strategy: operation_match\n  handlers:\n    - operation: greet\n      description: Says hello.\n    - operation: farewell\ndefinitions:\n  ModelGreeting:\n    type: object\n    extra: forbid\n    properties:\n      name: {type: string, min_length: 1}\n    required: [name]\n";
     #[automatically_derived]
+    impl ::onex_runtime::__private::NodeKindOf for Greeter {
+        const KIND: ::onex_runtime::__private::NodeKind = ::onex_runtime::__private::NodeKind::Effect;
+    }
+    #[automatically_derived]
     impl ::onex_runtime::__private::EffectNode for Greeter {
         type Input = GreeterInput;
         type Output = GreeterOutput;

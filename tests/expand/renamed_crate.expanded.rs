@@ -315,6 +315,10 @@ pub trait EchoHandler: ::core::marker::Send + ::core::marker::Sync + 'static {
 const _: () = {
     const _: &[u8] = b"# No models: one `process` operation on untyped JSON.\nname: echo\nnode_type: effect\ncontract_version: {major: 0, minor: 1, patch: 0}\ndescription: Echoes its input.\n";
     #[automatically_derived]
+    impl crate::reexport::runtime::__private::NodeKindOf for Echo {
+        const KIND: crate::reexport::runtime::__private::NodeKind = crate::reexport::runtime::__private::NodeKind::Effect;
+    }
+    #[automatically_derived]
     impl crate::reexport::runtime::__private::EffectNode for Echo {
         type Input = EchoInput;
         type Output = EchoOutput;
