@@ -403,21 +403,8 @@ fn orchestrator_inputs<'a>(
         ));
         return None;
     }
-    let input = match &args.input {
-        Some(path) => expand::reducer::Context::User(path.clone()),
-        None => match &contract.input_model {
-            Some(model) if contract.definition(&model.name.value).is_some() => {
-                expand::reducer::Context::Generated(model.name.value.clone())
-            }
-            Some(model) if onex_contracts::names::ident_problem(&model.name.value).is_none() => {
-                expand::reducer::Context::User(syn::Path::from(lower::ident(
-                    &model.name.value,
-                    proc_macro2::Span::call_site(),
-                )))
-            }
-            _ => expand::reducer::Context::Unit,
-        },
-    };
+    let input = expand::reducer::named_type(args.input.as_ref(), contract)
+        .unwrap_or(expand::reducer::Context::Unit);
     let ids: Vec<&str> = wf.steps.iter().map(|s| s.id.value.as_str()).collect();
     let mut bindings: Vec<expand::orchestrator::Binding> = Vec::new();
     for (step, ty) in &args.bind.0 {

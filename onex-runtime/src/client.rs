@@ -174,6 +174,37 @@ impl WorkflowContext {
     }
 }
 
+/// The constructors, accessor and `Clone` of a client that shares its node through an
+/// `Arc` (the effect and compute clients).
+macro_rules! shared_node_client {
+    ($client:ident, $node:ident) => {
+        impl<N: $node> $client<N> {
+            /// A client owning `node`.
+            pub fn new(node: N) -> Self {
+                Self::from_arc(Arc::new(node))
+            }
+
+            /// A client of a node shared with others (a host serving it, other clients).
+            pub fn from_arc(node: Arc<N>) -> Self {
+                $client { node }
+            }
+
+            /// The node.
+            pub fn node(&self) -> &N {
+                &self.node
+            }
+        }
+
+        impl<N: $node> Clone for $client<N> {
+            fn clone(&self) -> Self {
+                $client {
+                    node: Arc::clone(&self.node),
+                }
+            }
+        }
+    };
+}
+
 /// A client of an [`EffectNode`].
 ///
 /// Each call dispatches to the node's handler with
@@ -189,30 +220,7 @@ pub struct EffectClient<N: EffectNode> {
     node: Arc<N>,
 }
 
-impl<N: EffectNode> EffectClient<N> {
-    /// A client owning `node`.
-    pub fn new(node: N) -> Self {
-        Self::from_arc(Arc::new(node))
-    }
-
-    /// A client of a node shared with others (a host serving it, other clients).
-    pub fn from_arc(node: Arc<N>) -> Self {
-        EffectClient { node }
-    }
-
-    /// The node.
-    pub fn node(&self) -> &N {
-        &self.node
-    }
-}
-
-impl<N: EffectNode> Clone for EffectClient<N> {
-    fn clone(&self) -> Self {
-        EffectClient {
-            node: Arc::clone(&self.node),
-        }
-    }
-}
+shared_node_client!(EffectClient, EffectNode);
 
 impl<N: EffectNode> NodeClient for EffectClient<N> {
     type Input = N::Input;
@@ -259,30 +267,7 @@ pub struct ComputeClient<N: ComputeNode> {
     node: Arc<N>,
 }
 
-impl<N: ComputeNode> ComputeClient<N> {
-    /// A client owning `node`.
-    pub fn new(node: N) -> Self {
-        Self::from_arc(Arc::new(node))
-    }
-
-    /// A client of a node shared with others.
-    pub fn from_arc(node: Arc<N>) -> Self {
-        ComputeClient { node }
-    }
-
-    /// The node.
-    pub fn node(&self) -> &N {
-        &self.node
-    }
-}
-
-impl<N: ComputeNode> Clone for ComputeClient<N> {
-    fn clone(&self) -> Self {
-        ComputeClient {
-            node: Arc::clone(&self.node),
-        }
-    }
-}
+shared_node_client!(ComputeClient, ComputeNode);
 
 impl<N: ComputeNode> NodeClient for ComputeClient<N> {
     type Input = N::Input;
@@ -426,7 +411,7 @@ fn call_span(contract: &ContractInfo, cx: &WorkflowContext, operation: &str) -> 
 fn admit(node: &str, cx: &WorkflowContext) -> Result<(), OnexError> {
     if cx.is_cancelled() {
         Err(cancelled(node, cx))
-    } else if cx.remaining().is_some_and(|left| left.is_zero()) {
+    } else if cx.is_expired() {
         Err(timed_out(node, cx))
     } else {
         Ok(())

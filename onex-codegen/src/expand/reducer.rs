@@ -18,7 +18,7 @@ use super::names::{self as enum_names, Variant, variant, variants};
 use crate::lower::{NodeIr, ident};
 use crate::private::Runtime;
 
-/// The type the guards read.
+/// A type the node reads: the reducer's guard context, or an orchestrator's workflow input.
 #[derive(Clone, Debug)]
 pub enum Context {
     /// No guards and no model: `()`.
@@ -626,20 +626,8 @@ pub fn context(
     contract: &onex_contracts::Contract,
     fsm: &Fsm,
 ) -> Result<Context, (onex_contracts::yaml::Loc, String)> {
-    if let Some(path) = explicit {
-        return Ok(Context::User(path.clone()));
-    }
-    if let Some(model) = &contract.input_model {
-        let name = &model.name.value;
-        if contract.definition(name).is_some() {
-            return Ok(Context::Generated(name.clone()));
-        }
-        if names::ident_problem(name).is_none() {
-            return Ok(Context::User(syn::Path::from(ident(
-                name,
-                Span::call_site(),
-            ))));
-        }
+    if let Some(named) = named_type(explicit, contract) {
+        return Ok(named);
     }
     let guarded = fsm
         .transitions
@@ -654,5 +642,28 @@ pub fn context(
                 c.expression.value
             ),
         )),
+    }
+}
+
+/// The type a node reads that its attribute or contract names: `explicit` (`context =` /
+/// `input =`), else the contract's `input_model` (a generated model when `definitions` has
+/// it, else a user type of that name); `None` when neither names one.
+pub fn named_type(
+    explicit: Option<&syn::Path>,
+    contract: &onex_contracts::Contract,
+) -> Option<Context> {
+    if let Some(path) = explicit {
+        return Some(Context::User(path.clone()));
+    }
+    let name = &contract.input_model.as_ref()?.name.value;
+    if contract.definition(name).is_some() {
+        Some(Context::Generated(name.clone()))
+    } else if names::ident_problem(name).is_none() {
+        Some(Context::User(syn::Path::from(ident(
+            name,
+            Span::call_site(),
+        ))))
+    } else {
+        None
     }
 }

@@ -112,6 +112,13 @@ impl WorkflowContext {
             .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
+    /// True once the deadline has passed (never without a deadline), as
+    /// [`EffectContext::is_expired`].
+    pub fn is_expired(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
+
     /// True once the run (or this step) was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
@@ -137,7 +144,7 @@ impl WorkflowContext {
             )
             .with_correlation_id(self.correlation_id));
         }
-        if self.remaining().is_some_and(|left| left.is_zero()) {
+        if self.is_expired() {
             return Err(OnexError::timeout(format!(
                 "step `{}` of workflow `{}` ran past its deadline",
                 self.step.unwrap_or("-"),

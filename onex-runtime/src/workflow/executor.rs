@@ -644,9 +644,12 @@ impl<N: OrchestratorNode> WorkflowExecutor<N> {
 
     /// True when a run with these rules may use tokio's timer.
     fn needs_timer(&self, has_deadline: bool) -> bool {
-        has_deadline
-            || self.rules.step_timeout.is_some()
-            || (self.rules.failure_strategy == FailureStrategy::Retry && self.rules.max_retries > 0)
+        has_deadline || self.rules.step_timeout.is_some() || self.retries()
+    }
+
+    /// True when failed steps are retried (the `retry` strategy with retries left).
+    fn retries(&self) -> bool {
+        self.rules.failure_strategy == FailureStrategy::Retry && self.rules.max_retries > 0
     }
 
     /// Runs the waves until they are done (`None`) or the run must stop.
@@ -725,9 +728,7 @@ impl<N: OrchestratorNode> WorkflowExecutor<N> {
         cx: &WorkflowContext,
         rec: &Recorder<N::Step>,
     ) -> (N::Step, Result<(), StepFailure>) {
-        let result = if self.rules.failure_strategy == FailureStrategy::Retry
-            && self.rules.max_retries > 0
-        {
+        let result = if self.retries() {
             self.retry_policy()
                 .run(
                     |attempt| self.attempt(step, attempt, input, outputs, cx, rec),
