@@ -7,7 +7,9 @@
 //! `cargo clean`:
 //!
 //! 1. a description edit is picked up: `cargo run` prints the new `CONTRACT.description`;
-//! 2. a new operation makes `cargo build` fail with rustc's own E0046 naming the new
+//! 2. the retry policy is the contract's: the always-failing handler runs 1 + `max_retries`
+//!    times, 3 before and 6 after `max_retries` goes from 2 to 5 in the YAML;
+//! 3. a new operation makes `cargo build` fail with rustc's own E0046 naming the new
 //!    handler method.
 //!
 //! Step timings are printed (`--nocapture` shows them).
@@ -18,6 +20,8 @@ use std::time::{Instant, SystemTime};
 
 const FIRST: &str = "description: first description";
 const SECOND: &str = "description: second description, edited by tests/rebuild.rs";
+const RETRIES_BEFORE: &str = "max_retries: 2";
+const RETRIES_AFTER: &str = "max_retries: 5";
 const NEW_OPERATION: &str =
     "    - operation: pong.back\n      description: Added by tests/rebuild.rs.\n";
 
@@ -133,6 +137,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+fn lines(output: &Output) -> Vec<String> {
+    text(&output.stdout).lines().map(str::to_owned).collect()
+}
+
 fn assert_success(step: &str, output: &Output) {
     assert!(
         output.status.success(),
@@ -153,16 +161,26 @@ fn editing_the_contract_rebuilds_the_crate() {
     assert_success("the initial build", &build);
     let run = fixture.cargo("run (no change)", &["run"]);
     assert_success("the first run", &run);
-    assert_eq!(text(&run.stdout).trim(), "first description");
+    assert_eq!(lines(&run), ["first description", "attempts: 3"]);
 
     // A non-breaking edit: the crate must be rebuilt and the binary must see it.
     fixture.edit_contract(FIRST, SECOND);
     let run = fixture.cargo("run after the description edit", &["run"]);
     assert_success("the run after the description edit", &run);
     assert_eq!(
-        text(&run.stdout).trim(),
+        lines(&run)[0],
         SECOND.trim_start_matches("description: "),
         "editing only the YAML did not rebuild the crate (the contract is not tracked)"
+    );
+
+    // The policy is read from the contract: more retries in the YAML, more attempts.
+    fixture.edit_contract(RETRIES_BEFORE, RETRIES_AFTER);
+    let run = fixture.cargo("run after the max_retries edit", &["run"]);
+    assert_success("the run after the max_retries edit", &run);
+    assert_eq!(
+        lines(&run)[1],
+        "attempts: 6",
+        "changing `max_retries` in the YAML must change how often the handler runs"
     );
 
     // A breaking edit: the new operation needs a handler method nobody wrote.

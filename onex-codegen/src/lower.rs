@@ -101,6 +101,8 @@ pub struct OpIr {
     pub output: Ty,
     /// Description for docs.
     pub description: Option<String>,
+    /// Timeout, retry and breaker (applied around effect handler calls).
+    pub policy: onex_contracts::policy::Policy,
 }
 
 /// Contract metadata embedded as `ContractInfo`.
@@ -127,6 +129,8 @@ pub struct MetaIr {
     pub subscribe: Vec<String>,
     /// Publish topics.
     pub publish: Vec<String>,
+    /// Dead-letter topics.
+    pub dlq: Vec<String>,
 }
 
 /// The whole node.
@@ -186,6 +190,12 @@ pub fn lower(node: &Ident, contract: &Contract, ops: &Operations, fingerprint: S
             .iter()
             .map(|t| t.value.clone())
             .collect(),
+        dlq: contract
+            .event_bus
+            .dlq
+            .iter()
+            .map(|t| t.value.clone())
+            .collect(),
     };
     NodeIr {
         routing: ops.routing,
@@ -203,6 +213,7 @@ pub fn lower(node: &Ident, contract: &Contract, ops: &Operations, fingerprint: S
                 input: Ty::new(&op.input, contract),
                 output: Ty::new(&op.output, contract),
                 description: op.description.clone(),
+                policy: onex_contracts::policy::resolve(op),
             })
             .collect(),
         models: contract.definitions.clone(),

@@ -27,6 +27,7 @@ pub mod load;
 pub mod model;
 pub mod names;
 pub mod operations;
+pub mod policy;
 pub mod read;
 pub mod schema;
 pub mod valid;

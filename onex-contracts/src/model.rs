@@ -201,6 +201,8 @@ pub struct IoConfig {
     pub query_params: Vec<Spanned<String>>,
     /// `method` (http).
     pub method: Option<Spanned<String>>,
+    /// `operation` (db: `select`, `insert`, …; filesystem: `read`, `write`, …).
+    pub operation: Option<Spanned<String>>,
     /// `body_template` (http).
     pub body_template: Option<Spanned<String>>,
 }
@@ -763,6 +765,7 @@ fn io_config(node: &Node, d: &mut Diagnostics) -> Option<IoConfig> {
         query_template: f.str("query_template", d),
         query_params,
         method: f.str("method", d),
+        operation: f.str("operation", d),
         body_template: f.str("body_template", d),
     })
 }

@@ -64,6 +64,8 @@ pub struct Operation {
     pub io_config: Option<IoConfig>,
     /// The retry policy that applies (operation level, else node level).
     pub retry_policy: Option<RetryPolicy>,
+    /// Where the operation declares its own `retry_policy` (`None`: inherited or absent).
+    pub own_retry_policy: Option<Loc>,
     /// The circuit breaker that applies (operation level, else node level).
     pub circuit_breaker: Option<CircuitBreaker>,
     /// The timeout that applies, in milliseconds.
@@ -111,6 +113,7 @@ pub fn lower(contract: &Contract) -> Operations {
                     idempotent: entry.idempotent.or(descriptor.and_then(|d| d.idempotent)),
                     io_config: None,
                     retry_policy: descriptor.and_then(|d| d.retry_policy.clone()),
+                    own_retry_policy: None,
                     circuit_breaker: descriptor.and_then(|d| d.circuit_breaker.clone()),
                     timeout_ms: node_timeout,
                 })
@@ -141,6 +144,7 @@ pub fn lower(contract: &Contract) -> Operations {
                     .as_ref()
                     .map(|(_, p)| p.clone())
                     .or_else(|| effect.default_retry_policy.clone()),
+                own_retry_policy: op.retry_policy.as_ref().map(|(loc, _)| *loc),
                 circuit_breaker: op
                     .circuit_breaker
                     .clone()
@@ -172,6 +176,7 @@ pub fn lower(contract: &Contract) -> Operations {
             idempotent: descriptor.and_then(|d| d.idempotent),
             io_config: None,
             retry_policy: descriptor.and_then(|d| d.retry_policy.clone()),
+            own_retry_policy: None,
             circuit_breaker: descriptor.and_then(|d| d.circuit_breaker.clone()),
             timeout_ms: node_timeout,
         }],

@@ -21,7 +21,7 @@ pub fn validate(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
     definition_names(contract, d);
     topics(contract, d);
     io_rules(ops, d);
-    retry_rules(ops, d);
+    crate::policy::validate(ops, d);
     routing(contract, d);
 }
 
@@ -432,25 +432,6 @@ pub fn placeholders(sql: &str) -> Vec<usize> {
         }
     }
     out
-}
-
-fn retry_rules(ops: &Operations, d: &mut Diagnostics) {
-    for op in &ops.operations {
-        let Some(policy) = &op.retry_policy else {
-            continue;
-        };
-        let retries = policy.enabled != Some(false) && policy.max_retries.unwrap_or(0) > 0;
-        if retries && op.idempotent == Some(false) {
-            d.push(
-                Diagnostic::error(
-                    "retry-not-idempotent",
-                    op.name.loc,
-                    format!("operation `{}` is not idempotent but its retry policy retries", op.name.value),
-                )
-                .with_help("set `retry_policy.max_retries: 0` (or `enabled: false`), or make the operation idempotent"),
-            );
-        }
-    }
 }
 
 fn routing(contract: &Contract, d: &mut Diagnostics) {

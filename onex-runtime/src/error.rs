@@ -150,6 +150,36 @@ impl ErrorCode {
         }
     }
 
+    /// True when the failure may pass if the call is made again: timeouts, handler and
+    /// operation failures, bus faults, an open circuit, workflow step failures and internal
+    /// errors. False for the caller's mistakes (validation, invalid input, unsupported
+    /// operation, contract or security violation, cycles, missing files) and for codes onex
+    /// does not name.
+    ///
+    /// Effect policies retry only transient failures, and count only those against a
+    /// circuit breaker; the node host redelivers them and dead-letters the rest at once.
+    ///
+    /// ```
+    /// use onex_runtime::ErrorCode;
+    ///
+    /// assert!(ErrorCode::Timeout.is_transient());
+    /// assert!(!ErrorCode::Validation.is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Timeout
+                | ErrorCode::OperationFailed
+                | ErrorCode::HandlerExecution
+                | ErrorCode::EventBus
+                | ErrorCode::CircuitOpen
+                | ErrorCode::WorkflowStepFailed
+                | ErrorCode::WorkflowStepTimeout
+                | ErrorCode::WorkflowFailed
+                | ErrorCode::Internal
+        )
+    }
+
     /// True for the codes onex names (everything but [`ErrorCode::Other`]).
     pub fn is_known(&self) -> bool {
         !matches!(self, ErrorCode::Other(_))

@@ -87,6 +87,7 @@ mod envelope;
 mod error;
 pub mod fsm;
 mod node;
+pub mod policy;
 pub mod retry;
 pub mod workflow;
 

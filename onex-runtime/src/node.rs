@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::context::EffectContext;
 use crate::envelope::Envelope;
 use crate::error::{ErrorCode, OnexError};
+use crate::policy::{OperationPolicy, PolicyState};
 
 /// The kind of an ONEX node (DESIGN.md §4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,7 +65,7 @@ impl std::fmt::Display for Version {
 }
 
 /// One operation of a node, as the contract declares it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OperationInfo {
     /// The contract's name for the operation (`postgres.query`).
     pub name: &'static str,
@@ -74,10 +75,13 @@ pub struct OperationInfo {
     pub output_type: &'static str,
     /// The contract's description of the operation (may be empty).
     pub description: &'static str,
+    /// Its timeout, retry and circuit breaker (effect nodes apply them around each handler
+    /// call; [`OperationPolicy::NONE`] for other kinds).
+    pub policy: OperationPolicy,
 }
 
 /// What a node's contract says about it, embedded at compile time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ContractInfo {
     /// The node's name (`name`, `node_name` or `contract_name`).
     pub name: &'static str,
@@ -103,6 +107,9 @@ pub struct ContractInfo {
     pub subscribe_topics: &'static [&'static str],
     /// Topics the node produces.
     pub publish_topics: &'static [&'static str],
+    /// Dead-letter topics (`event_bus.dlq_topics`): where a host sends envelopes the node
+    /// could not process. Empty when the contract names none.
+    pub dlq_topics: &'static [&'static str],
 }
 
 impl ContractInfo {
@@ -160,7 +167,15 @@ pub trait EffectNode: Send + Sync + 'static {
     /// The contract, as embedded at compile time.
     const CONTRACT: &'static ContractInfo;
 
-    /// Calls the handler of the input's operation.
+    /// The run-time state of the node type's policies (its circuit breakers), shared by every
+    /// instance of the type in the process; created on first use. `None` when no operation
+    /// has a breaker.
+    fn policy_state() -> Option<&'static PolicyState> {
+        None
+    }
+
+    /// Calls the handler of the input's operation, under the operation's policy (timeout,
+    /// retries, circuit breaker) when the contract sets one.
     fn dispatch(
         &self,
         ctx: &EffectContext,

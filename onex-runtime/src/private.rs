@@ -9,6 +9,10 @@ pub use crate::node::{
     ComputeNode, ContractInfo, EffectNode, NodeInput, NodeKind, NodeOutput, OperationInfo,
     RoutingStrategy, Version,
 };
+pub use crate::policy::{
+    BreakerPolicy, OperationPolicy, PolicyState, call as policy_call, call_once as policy_call_once,
+};
+pub use crate::retry::{BackoffStrategy, RetryPolicy};
 pub use crate::workflow::{
     BoxFuture, CoordinationRules, ExecutionMode, FailureStrategy, OrchestratorNode, StepInfo,
     StepOutputs, WorkflowContext, WorkflowPlan, WorkflowStep,

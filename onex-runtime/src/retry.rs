@@ -33,27 +33,44 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ConstantBuilder, ExponentialBuilder, Retryable};
 
 use crate::workflow::CoordinationRules;
 
+/// How the wait grows from one retry to the next (`backoff_strategy` in a contract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BackoffStrategy {
+    /// Every wait is the base delay (`fixed`, `constant`).
+    Fixed,
+    /// The wait before retry `n` is `n × base_delay` (`linear`).
+    Linear,
+    /// The wait before retry `n` is `base_delay × multiplier^(n-1)` (`exponential`).
+    Exponential,
+}
+
 /// How often to retry a failed operation, and how long to wait before each retry.
 ///
-/// The wait before retry `n` (1 for the first retry) is `base_delay * multiplier^(n-1)`,
-/// capped at `max_delay` when set; with `jitter`, a random extra of up to 100 % of that
-/// delay is added (spreading out clients that failed together). Out-of-range values never
-/// panic: a multiplier below 1 (or not a number) counts as 1 (a constant delay), and a delay
-/// too large to represent saturates. Delays are rounded to the microsecond.
+/// The wait before retry `n` (1 for the first) follows the [`BackoffStrategy`] (exponential
+/// by default: `base_delay * multiplier^(n-1)`), capped at `max_delay` when set. A `jitter`
+/// factor `f` (0 to 1) then scales each wait by a random factor in `[1 - f, 1 + f]`,
+/// spreading out clients that failed together (0.1: ±10 %). Out-of-range values never
+/// panic: a multiplier below 1 (or not a number) counts as 1 (a constant delay), a jitter
+/// outside 0..=1 is clamped, and a delay too large to represent saturates. Delays are
+/// rounded to the microsecond.
 ///
 /// ```
 /// use std::time::Duration;
-/// use onex_runtime::retry::RetryPolicy;
+/// use onex_runtime::retry::{BackoffStrategy, RetryPolicy};
 ///
 /// const POLICY: RetryPolicy = RetryPolicy::new(4, Duration::from_millis(50))
 ///     .with_multiplier(3.0)
 ///     .with_max_delay(Some(Duration::from_millis(500)));
 /// let delays: Vec<u64> = POLICY.delays().map(|d| d.as_millis() as u64).collect();
 /// assert_eq!(delays, [50, 150, 450, 500]);
+///
+/// let linear = POLICY.with_strategy(BackoffStrategy::Linear);
+/// let delays: Vec<u64> = linear.delays().map(|d| d.as_millis() as u64).collect();
+/// assert_eq!(delays, [50, 100, 150, 200]);
 /// assert_eq!(RetryPolicy::NONE.delays().count(), 0);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,10 +81,12 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The longest wait between two attempts (`None`: no cap).
     pub max_delay: Option<Duration>,
-    /// Each further retry waits this many times longer (at least 1).
+    /// How the wait grows.
+    pub strategy: BackoffStrategy,
+    /// Each further retry waits this many times longer (exponential strategy; at least 1).
     pub multiplier: f64,
-    /// Adds a random extra of up to 100 % to each wait.
-    pub jitter: bool,
+    /// Random spread of each wait, as a fraction of it (0: none, 0.1: ±10 %).
+    pub jitter: f64,
 }
 
 impl Default for RetryPolicy {
@@ -98,8 +117,9 @@ impl RetryPolicy {
             max_retries,
             base_delay,
             max_delay: None,
+            strategy: BackoffStrategy::Exponential,
             multiplier: 2.0,
-            jitter: false,
+            jitter: 0.0,
         }
     }
 
@@ -138,40 +158,80 @@ impl RetryPolicy {
         self
     }
 
-    /// Turns jitter on or off.
+    /// Sets how the wait grows.
     #[must_use]
-    pub const fn with_jitter(mut self, jitter: bool) -> Self {
+    pub const fn with_strategy(mut self, strategy: BackoffStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Sets the jitter factor (0: none; 0.1 spreads each wait by ±10 %).
+    #[must_use]
+    pub const fn with_jitter(mut self, jitter: f64) -> Self {
         self.jitter = jitter;
         self
     }
 
-    /// The backoff builder this policy stands for.
-    fn backoff(&self) -> ExponentialBuilder {
-        // NaN and values below 1 mean a constant delay; `as f32` saturates large values.
-        let factor = if self.multiplier >= 1.0 {
-            self.multiplier as f32
-        } else {
-            1.0
-        };
-        let builder = ExponentialBuilder::new()
-            .with_min_delay(self.base_delay)
-            .with_factor(factor)
-            .with_max_times(self.max_retries as usize);
-        let builder = match self.max_delay {
-            Some(max) => builder.with_max_delay(max),
-            None => builder.without_max_delay(),
-        };
-        if self.jitter {
-            builder.with_jitter()
-        } else {
-            builder
+    /// The waits before each retry, in order (`max_retries` of them), before jitter: backon's
+    /// exponential or constant backoff, or the linear sequence.
+    fn backoff(&self) -> Box<dyn Iterator<Item = Duration> + Send + Sync + Unpin> {
+        let times = self.max_retries as usize;
+        match self.strategy {
+            BackoffStrategy::Exponential => {
+                // NaN and values below 1 mean a constant delay; `as f32` saturates.
+                let factor = if self.multiplier >= 1.0 {
+                    self.multiplier as f32
+                } else {
+                    1.0
+                };
+                let builder = ExponentialBuilder::new()
+                    .with_min_delay(self.base_delay)
+                    .with_factor(factor)
+                    .with_max_times(times);
+                let builder = match self.max_delay {
+                    Some(max) => builder.with_max_delay(max),
+                    None => builder.without_max_delay(),
+                };
+                Box::new(builder.build())
+            }
+            BackoffStrategy::Fixed => {
+                let delay = self
+                    .max_delay
+                    .map_or(self.base_delay, |m| m.min(self.base_delay));
+                Box::new(
+                    ConstantBuilder::new()
+                        .with_delay(delay)
+                        .with_max_times(times)
+                        .build(),
+                )
+            }
+            BackoffStrategy::Linear => {
+                let (base, cap) = (self.base_delay, self.max_delay);
+                Box::new((1..=self.max_retries).map(move |n| {
+                    let delay = base.saturating_mul(n);
+                    cap.map_or(delay, |cap| delay.min(cap))
+                }))
+            }
         }
     }
 
     /// The waits before each retry, in order (`max_retries` of them). With jitter, each call
-    /// draws new random extras.
-    pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
-        self.backoff().build().map(to_micros)
+    /// draws new random factors.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + Send + Sync + Unpin + use<> {
+        let jitter = if self.jitter.is_nan() {
+            0.0
+        } else {
+            self.jitter.clamp(0.0, 1.0)
+        };
+        self.backoff().map(move |delay| {
+            let delay = if jitter > 0.0 {
+                let factor = 1.0 + jitter * (2.0 * fastrand::f64() - 1.0);
+                Duration::try_from_secs_f64(delay.as_secs_f64() * factor).unwrap_or(delay)
+            } else {
+                delay
+            };
+            to_micros(delay)
+        })
     }
 
     /// Runs `attempt(0)`, and while it fails with an error `should_retry` accepts and retries
@@ -191,10 +251,9 @@ impl RetryPolicy {
             attempts = attempts.saturating_add(1);
             attempt(n)
         })
-        .retry(self.backoff())
+        .retry(self.delays())
         .sleep(tokio::time::sleep)
         .when(should_retry)
-        .adjust(|_, delay| delay.map(to_micros))
         .await;
         Retried { result, attempts }
     }
@@ -244,15 +303,46 @@ mod tests {
     }
 
     #[test]
-    fn jitter_adds_at_most_the_delay_itself() {
-        let policy = RetryPolicy::new(3, Duration::from_millis(100)).with_jitter(true);
-        for (got, base) in policy.delays().zip([100.0, 200.0, 400.0]) {
-            let got = ms(got);
-            assert!(
-                got >= base - 0.01 && got < 2.0 * base + 0.01,
-                "{got} vs {base}"
+    fn jitter_spreads_each_delay_by_the_factor() {
+        let policy = RetryPolicy::new(3, Duration::from_millis(100)).with_jitter(0.1);
+        let mut spread = false;
+        for _ in 0..50 {
+            for (got, base) in policy.delays().zip([100.0, 200.0, 400.0]) {
+                let got = ms(got);
+                assert!(
+                    got >= base * 0.9 - 0.01 && got <= base * 1.1 + 0.01,
+                    "{got} vs {base}"
+                );
+                spread |= (got - base).abs() > 0.01;
+            }
+        }
+        assert!(spread, "a 10 % jitter never moved a delay in 150 draws");
+        for odd in [f64::NAN, -1.0, 7.0] {
+            assert_eq!(
+                RetryPolicy::new(2, Duration::from_millis(10))
+                    .with_jitter(odd)
+                    .delays()
+                    .count(),
+                2
             );
         }
+    }
+
+    #[test]
+    fn fixed_and_linear_strategies() {
+        let fixed =
+            RetryPolicy::new(3, Duration::from_millis(40)).with_strategy(BackoffStrategy::Fixed);
+        assert_eq!(
+            fixed.delays().map(ms).collect::<Vec<_>>(),
+            [40.0, 40.0, 40.0]
+        );
+        let linear = RetryPolicy::new(4, Duration::from_millis(40))
+            .with_strategy(BackoffStrategy::Linear)
+            .with_max_delay(Some(Duration::from_millis(100)));
+        assert_eq!(
+            linear.delays().map(ms).collect::<Vec<_>>(),
+            [40.0, 80.0, 100.0, 100.0]
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -334,6 +424,6 @@ mod tests {
         assert_eq!(policy.max_retries, 2);
         assert_eq!(policy.base_delay, Duration::from_millis(30));
         assert_eq!(policy.multiplier, 1.5);
-        assert!(!policy.jitter && policy.max_delay.is_none());
+        assert!(policy.jitter == 0.0 && policy.max_delay.is_none());
     }
 }

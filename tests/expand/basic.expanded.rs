@@ -33,16 +33,19 @@ pub mod greeter {
                 input_type: "ModelGreeting",
                 output_type: "ModelGreeting",
                 description: "Says hello.",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
             ::onex_runtime::__private::OperationInfo {
                 name: "farewell",
                 input_type: "ModelGreeting",
                 output_type: "ModelGreeting",
                 description: "",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
         ],
         subscribe_topics: &[],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[];

@@ -36,10 +36,12 @@ pub mod echo {
                 input_type: "JsonValue",
                 output_type: "JsonValue",
                 description: "Echoes its input.",
+                policy: crate::reexport::runtime::__private::OperationPolicy::NONE,
             },
         ],
         subscribe_topics: &[],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[];

@@ -3,6 +3,7 @@
 pub mod model;
 pub mod names;
 pub mod orchestrator;
+pub mod policy;
 pub mod reducer;
 
 use onex_contracts::operations::Routing;
@@ -152,12 +153,14 @@ fn contract_info(ir: &NodeIr, rt: &Runtime) -> TokenStream {
         onex_contracts::NodeKind::Reducer => quote!(#p::NodeKind::Reducer),
         onex_contracts::NodeKind::Orchestrator => quote!(#p::NodeKind::Orchestrator),
     };
+    let effect = m.kind == onex_contracts::NodeKind::Effect;
     let ops = ir.ops.iter().map(|op| {
         let (n, i, o) = (&op.name, op.input.wire_name(), op.output.wire_name());
         let d = op.description.clone().unwrap_or_default();
-        quote!(#p::OperationInfo { name: #n, input_type: #i, output_type: #o, description: #d })
+        let policy = policy::value(op, effect, rt);
+        quote!(#p::OperationInfo { name: #n, input_type: #i, output_type: #o, description: #d, policy: #policy })
     });
-    let (sub, publ) = (&m.subscribe, &m.publish);
+    let (sub, publ, dlq) = (&m.subscribe, &m.publish, &m.dlq);
     quote! {
         #p::ContractInfo {
             name: #name,
@@ -172,6 +175,7 @@ fn contract_info(ir: &NodeIr, rt: &Runtime) -> TokenStream {
             operations: &[#(#ops),*],
             subscribe_topics: &[#(#sub),*],
             publish_topics: &[#(#publ),*],
+            dlq_topics: &[#(#dlq),*],
         }
     }
 }
@@ -562,19 +566,29 @@ fn dispatch(ir: &NodeIr, flavor: Flavor, rt: &Runtime, tracking: TokenStream) ->
         &ir.names.handler,
         &ir.names.module,
     );
-    let arms = ir.ops.iter().map(|op| {
+    let arms = ir.ops.iter().enumerate().map(|(index, op)| {
         let (variant, method) = (&op.variant, &op.method);
         match flavor {
-            Flavor::Effect => quote_spanned! {node.span()=>
-                #input::#variant(input) => <Self as #handler>::#method(self, ctx, input).await.map(#output::#variant),
-            },
+            Flavor::Effect => {
+                let call = quote_spanned! {node.span()=> <Self as #handler>::#method(self, ctx, input) };
+                let call = policy::wrap(ir, index, op, call, rt);
+                quote_spanned! {node.span()=>
+                    #input::#variant(input) => #call.map(#output::#variant),
+                }
+            }
             Flavor::Compute => quote_spanned! {node.span()=>
                 #input::#variant(input) => <Self as #handler>::#method(self, input).map(#output::#variant),
             },
         }
     });
+    let state = match flavor {
+        Flavor::Effect => policy::state_fn(ir, rt),
+        Flavor::Compute => TokenStream::new(),
+    };
     let body = match flavor {
         Flavor::Effect => quote! {
+            #state
+
             fn dispatch(&self, ctx: &#p::EffectContext, input: Self::Input)
                 -> impl ::core::future::Future<Output = ::core::result::Result<Self::Output, #p::OnexError>> + ::core::marker::Send
             {

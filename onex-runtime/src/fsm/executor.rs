@@ -184,7 +184,7 @@ impl<'de, T: Deserialize<'de>, C: Deserialize<'de>> Deserialize<'de> for Reducer
 /// #         contract_version: Version { major: 1, minor: 0, patch: 0 },
 /// #         node_version: Version { major: 1, minor: 0, patch: 0 }, description: "",
 /// #         fingerprint: "1.0.0:000000000000", declared_fingerprint: None,
-/// #         routing: RoutingStrategy::Single, operations: &[], subscribe_topics: &[], publish_topics: &[],
+/// #         routing: RoutingStrategy::Single, operations: &[], subscribe_topics: &[], publish_topics: &[], dlq_topics: &[],
 /// #     };
 /// #     const FSM: &'static FsmInfo = &FsmInfo {
 /// #         name: "switch_fsm", initial: "off", states: &["off", "on"], terminal: &[],
@@ -685,6 +685,7 @@ mod tests {
             operations: &[],
             subscribe_topics: &[],
             publish_topics: &[],
+            dlq_topics: &[],
         };
         const FSM: &'static FsmInfo = &FsmInfo {
             name: "machine_fsm",

@@ -94,7 +94,7 @@ use crate::retry::RetryPolicy;
 /// #         name: "doubler", kind: NodeKind::Orchestrator, node_type: "ORCHESTRATOR_GENERIC",
 /// #         contract_version: V1, node_version: V1, description: "", fingerprint: "1.0.0:000000000000",
 /// #         declared_fingerprint: None, routing: RoutingStrategy::Single, operations: &[],
-/// #         subscribe_topics: &[], publish_topics: &[],
+/// #         subscribe_topics: &[], publish_topics: &[], dlq_topics: &[],
 /// #     };
 /// #     const PLAN: &'static WorkflowPlan<Step> = &WorkflowPlan {
 /// #         name: "doubler",

@@ -37,16 +37,19 @@ pub mod price_calculator {
                 input_type: "ModelPriceParts",
                 output_type: "ModelPrice",
                 description: "Net price, tax and total.",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
             ::onex_runtime::__private::OperationInfo {
                 name: "price.explain",
                 input_type: "ModelPriceParts",
                 output_type: "ModelExplanation",
                 description: "The same, as a sentence.",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
         ],
         subscribe_topics: &["onex.cmd.price-calculator.quote.v1"],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &["onex.cmd.price-calculator.quote.v1"];

@@ -37,12 +37,40 @@ pub mod vector_store_effect {
                 input_type: "ModelVectorRequest",
                 output_type: "ModelVectorResult",
                 description: "Inserts or replaces vectors.",
+                policy: ::onex_runtime::__private::OperationPolicy {
+                    timeout: ::core::option::Option::Some(
+                        ::core::time::Duration::from_millis(2500),
+                    ),
+                    retry: ::onex_runtime::__private::RetryPolicy::new(
+                            3,
+                            ::core::time::Duration::from_millis(50),
+                        )
+                        .with_max_delay(
+                            ::core::option::Option::Some(
+                                ::core::time::Duration::from_millis(30000),
+                            ),
+                        )
+                        .with_strategy(
+                            ::onex_runtime::__private::BackoffStrategy::Exponential,
+                        )
+                        .with_jitter(0.1f64),
+                    breaker: ::core::option::Option::None,
+                    idempotent: true,
+                },
             },
             ::onex_runtime::__private::OperationInfo {
                 name: "SearchSimilar",
                 input_type: "ModelSearch",
                 output_type: "ModelSearchHits",
                 description: "Finds the nearest vectors.",
+                policy: ::onex_runtime::__private::OperationPolicy {
+                    timeout: ::core::option::Option::Some(
+                        ::core::time::Duration::from_millis(800),
+                    ),
+                    retry: ::onex_runtime::__private::RetryPolicy::NONE,
+                    breaker: ::core::option::Option::None,
+                    idempotent: false,
+                },
             },
         ],
         subscribe_topics: &[
@@ -53,6 +81,7 @@ pub mod vector_store_effect {
             "onex.evt.omnibase-infra.vector-store-completed.v1",
             "onex.dlq.omnibase-infra.vector-store-request.v1",
         ],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[
@@ -601,19 +630,34 @@ const _: () = {
             async move {
                 match input {
                     VectorStoreEffectInput::UpsertVectors(input) => {
-                        <Self as VectorStoreEffectHandler>::upsert_vectors(
-                                self,
+                        ::onex_runtime::__private::policy_call(
+                                "upsert_vectors",
+                                &vector_store_effect::CONTRACT.operations[0].policy,
+                                ::core::option::Option::None,
                                 ctx,
-                                input,
+                                |_attempt| {
+                                    let input = ::core::clone::Clone::clone(&input);
+                                    <Self as VectorStoreEffectHandler>::upsert_vectors(
+                                        self,
+                                        ctx,
+                                        input,
+                                    )
+                                },
                             )
                             .await
                             .map(VectorStoreEffectOutput::UpsertVectors)
                     }
                     VectorStoreEffectInput::SearchSimilar(input) => {
-                        <Self as VectorStoreEffectHandler>::search_similar(
-                                self,
+                        ::onex_runtime::__private::policy_call_once(
+                                "SearchSimilar",
+                                &vector_store_effect::CONTRACT.operations[1].policy,
+                                ::core::option::Option::None,
                                 ctx,
-                                input,
+                                <Self as VectorStoreEffectHandler>::search_similar(
+                                    self,
+                                    ctx,
+                                    input,
+                                ),
                             )
                             .await
                             .map(VectorStoreEffectOutput::SearchSimilar)

@@ -38,22 +38,31 @@ pub mod postgres_adapter {
                 input_type: "ModelQueryRequest",
                 output_type: "ModelQueryResponse",
                 description: "Runs a read-only query.",
+                policy: ::onex_runtime::__private::OperationPolicy {
+                    timeout: ::core::option::Option::None,
+                    retry: ::onex_runtime::__private::RetryPolicy::NONE,
+                    breaker: ::core::option::Option::None,
+                    idempotent: true,
+                },
             },
             ::onex_runtime::__private::OperationInfo {
                 name: "postgres.execute",
                 input_type: "ModelQueryRequest",
                 output_type: "ModelQueryResponse",
                 description: "Runs a statement that changes data.",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
             ::onex_runtime::__private::OperationInfo {
                 name: "type",
                 input_type: "ModelQueryRequest",
                 output_type: "ModelTypeInfo",
                 description: "An operation whose name is a Rust keyword.",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
         ],
         subscribe_topics: &[],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[];

@@ -34,6 +34,7 @@ pub mod document_pipeline {
         operations: &[],
         subscribe_topics: &[],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[];

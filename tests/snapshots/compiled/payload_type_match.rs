@@ -37,22 +37,26 @@ pub mod node_registry_effect {
                 input_type: "ModelRegisterNode",
                 output_type: "ModelRegistryResponse",
                 description: "Registers a node.",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
             ::onex_runtime::__private::OperationInfo {
                 name: "deregister_node",
                 input_type: "ModelNodeRef",
                 output_type: "ModelAck",
                 description: "",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
             ::onex_runtime::__private::OperationInfo {
                 name: "touch_node",
                 input_type: "ModelNodeRef",
                 output_type: "ModelAck",
                 description: "",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
         ],
         subscribe_topics: &[],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[];

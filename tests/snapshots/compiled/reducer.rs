@@ -35,10 +35,12 @@ pub mod turnstile {
                 input_type: "ModelCoin",
                 output_type: "JsonValue",
                 description: "",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
         ],
         subscribe_topics: &[],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[];

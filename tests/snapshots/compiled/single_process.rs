@@ -37,10 +37,12 @@ pub mod greeting_formatter {
                 input_type: "ModelGreetingIn",
                 output_type: "ModelGreetingOut",
                 description: "Formats greetings.",
+                policy: ::onex_runtime::__private::OperationPolicy::NONE,
             },
         ],
         subscribe_topics: &[],
         publish_topics: &[],
+        dlq_topics: &[],
     };
     /// Topics the node subscribes to (`event_bus.subscribe_topics`).
     pub const SUBSCRIBE_TOPICS: &[&str] = &[];
