@@ -81,11 +81,13 @@
 //! Absolute paths are rejected. Every file read is tracked, so editing the YAML rebuilds.
 //! `crate = path` points generated code at a re-export of this crate.
 
+pub mod bus;
 mod client;
 mod context;
 mod envelope;
 mod error;
 pub mod fsm;
+pub mod host;
 mod node;
 pub mod policy;
 pub mod retry;
