@@ -1,10 +1,15 @@
-//! The quickstart's node: `UserDirectory`, an EFFECT node declared from `contract.yaml`.
+//! The quickstart's node: `UserDirectory`, an EFFECT node declared from `contract.yaml`,
+//! and how it is hosted ([`serve`]).
 //!
-//! `main.rs` drives it with JSON envelopes and prints what happens; `tests/demo.rs` sends the
-//! same requests (the constants in [`requests`]) and checks the replies.
+//! `main.rs` serves it from an event bus and sends it JSON envelopes; `tests/demo.rs` sends
+//! the same requests (the constants in [`requests`]) and checks the replies.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
+use onex_runtime::bus::EventBus;
+use onex_runtime::host::{HostConfig, NodeHost};
 use onex_runtime::{EffectContext, ErrorCode, OnexError, effect_node};
 use tokio::sync::Mutex;
 
@@ -79,10 +84,39 @@ impl UserDirectoryHandler for UserDirectory {
     }
 }
 
+/// The host settings of the quickstart: the defaults ([`HostConfig::default`]) except that a
+/// transiently failing envelope is delivered at most 3 times (not 5) before it is
+/// dead-lettered, and shutdown waits at most 10 s (not 30 s) for in-flight envelopes.
+pub fn host_config() -> HostConfig {
+    HostConfig {
+        max_deliver: 3,
+        drain_timeout: Duration::from_secs(10),
+        ..HostConfig::default()
+    }
+}
+
+/// Starts a [`NodeHost`] serving a fresh [`UserDirectory`] from `bus`, whichever bus it is:
+/// the host subscribes to the contract's `subscribe_topics` and answers on its
+/// `publish_topics`, the requester's reply address and its `dlq_topics`.
+///
+/// # Errors
+///
+/// Those of [`NodeHostBuilder::start`](onex_runtime::host::NodeHostBuilder::start): an
+/// invalid topic in the contract. An unreachable bus is not an error: the host reports it
+/// in its health and keeps trying.
+pub async fn serve(bus: Arc<dyn EventBus>) -> Result<NodeHost, OnexError> {
+    NodeHost::builder(bus)
+        .config(host_config())
+        .effect(UserDirectory::default())
+        .start()
+        .await
+}
+
 /// The JSON envelopes the quickstart sends, as a bus or an HTTP gateway would deliver them.
 ///
 /// Only `payload` is required; the rest of the ONEX envelope takes its defaults. Each request
-/// carries a fixed `correlation_id` so the reply can be matched to it.
+/// carries a fixed `correlation_id` so the reply can be matched to it. (The demo also gives
+/// each one a fresh `envelope_id` as it sends it; see `src/demo.rs`.)
 pub mod requests {
     /// `user.create` for Ada: valid.
     pub const CREATE_ADA: &[u8] = br#"{

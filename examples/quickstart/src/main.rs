@@ -1,162 +1,382 @@
-//! `cargo run -p quickstart`: one ONEX EFFECT node, driven in-process with JSON envelopes.
+//! `cargo run -p quickstart [-- --bus nats]`: one ONEX EFFECT node, served by a node host
+//! from an event bus and driven with JSON envelopes.
 //!
-//! No bus, no database, no network: the node's "outside world" is a map in memory.
+//! - `--bus memory` (the default): one process. The host and the requests share an
+//!   in-process `InMemoryBus`; no services needed.
+//! - `--bus nats`: two processes. This one spawns itself as `quickstart serve --bus nats`,
+//!   a child that hosts the node on NATS JetStream, sends it the same requests over NATS,
+//!   then stops it (by closing its stdin) and waits for it.
+//!
+//! The node code and the hosting code are the same in both modes: only the bus differs
+//! (see [`connect`]). `src/demo.rs` is the client side (requests, replies, dead letters),
+//! `src/child.rs` runs the child process.
 
-use onex_runtime::{EffectNode, Envelope, JsonValue, NodeInput, OnexError};
-use quickstart::{UserDirectory, UserDirectoryInput, requests, user_directory};
+mod child;
+mod demo;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    println!("onex quickstart");
-    println!("===============");
-    println!(
-        "`UserDirectory` is an ONEX EFFECT node. `#[effect_node(contract = \"contract.yaml\")]`\n\
-         read src/contract.yaml at compile time and generated its models, its operation enum\n\
-         and the `UserDirectoryHandler` trait that src/lib.rs implements. Below, JSON\n\
-         envelopes go in through `process_json` (what a bus consumer would call) and either\n\
-         a reply envelope or a typed `OnexError` comes out.\n"
-    );
+use std::error::Error;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
 
-    print_contract();
+use clap::{Parser, Subcommand, ValueEnum};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use onex_runtime::OnexError;
+use onex_runtime::bus::{EventBus, InMemoryBus, NatsBus, NatsBusConfig};
+use onex_runtime::host::{HostHealth, NodeHost, NodeStats, ShutdownReport};
+use tokio::sync::oneshot;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
-    let node = UserDirectory::default();
+/// What can go wrong, for `main` to print.
+type Fallible<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
 
-    step("1. Create a user (valid `user.create`)");
-    send(&node, requests::CREATE_ADA).await;
-    show_typed_input(requests::CREATE_ADA);
+/// One ONEX node (`UserDirectory`) served by a node host from an event bus.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
 
-    step("2. Create another, without the optional `age`");
-    send(&node, requests::CREATE_GRACE).await;
+    /// The event bus: `memory` (one process) or `nats` (the node is hosted by a second
+    /// process, on NATS JetStream).
+    #[arg(long, value_enum, default_value_t = BusKind::Memory, global = true)]
+    bus: BusKind,
 
-    step("3. Fetch one (`user.get`)");
-    send(&node, requests::GET_ADA).await;
+    /// The NATS server, with JetStream enabled (`nats-server -js`).
+    #[arg(long, default_value = "nats://127.0.0.1:4222", global = true)]
+    nats_url: String,
 
-    step("4. List them (`user.list`; `limit` takes its contract default, 20)");
-    send(&node, requests::LIST).await;
+    /// How logs are written to stderr. They are filtered by `RUST_LOG`; when it is unset,
+    /// `text` shows errors only and `json` shows `info` (the host's warnings, and a line
+    /// as each envelope's span closes, with its node, operation and correlation id).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
 
-    step("5. Malformed JSON: rejected before any handler runs (no correlation id to keep)");
-    send(&node, requests::MALFORMED).await;
-
-    step("6. An operation the contract does not declare");
-    send(&node, requests::UNKNOWN_OPERATION).await;
-
-    step("7. A payload breaking the contract's constraints (all violations are listed)");
-    send(&node, requests::INVALID_CREATE).await;
-
-    step("8. The handler's own error: fetching a user who is not there");
-    send(&node, requests::GET_MISSING).await;
-
-    step("9. No JSON at all: the typed API (`EffectNode::process`)");
-    let request = Envelope::new(UserDirectoryInput::UserList(
-        user_directory::ModelListUsers { limit: 1 },
-    ));
-    match node.process(request).await {
-        Ok(reply) => println!("  <- reply    {:?}", reply.payload),
-        Err(e) => print_error(&e),
-    }
-
-    println!("\nDone: every request got a reply or a typed error; nothing panicked.");
+    /// Serve the host's Prometheus metrics at `http://<ADDR>/metrics` (for example
+    /// `127.0.0.1:9898`). With `--bus nats` the exporter runs in the hosting process.
+    #[arg(long, value_name = "ADDR", global = true)]
+    metrics_addr: Option<SocketAddr>,
 }
 
-/// What the contract says, as embedded in the binary (`<UserDirectory as EffectNode>::CONTRACT`).
-fn print_contract() {
-    let contract = <UserDirectory as EffectNode>::CONTRACT;
-    println!("Contract (embedded at compile time)");
-    println!("  name         {}", contract.name);
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Host the node on NATS until stdin closes, Ctrl-C or SIGTERM (what `--bus nats` runs
+    /// in its child process).
+    Serve,
+}
+
+/// Which event bus carries the envelopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BusKind {
+    /// `InMemoryBus`: in-process.
+    Memory,
+    /// `NatsBus`: NATS JetStream.
+    Nats,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// JSON lines.
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match (&cli.command, cli.bus) {
+        (Some(Command::Serve), _) => serve(&cli).await,
+        (None, BusKind::Memory) => one_process(&cli).await,
+        (None, BusKind::Nats) => two_processes(&cli).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The one place where the two modes differ: which bus is constructed. Everything else
+/// (the node, the host, the requests) is written against `Arc<dyn EventBus>`.
+async fn connect(kind: BusKind, nats_url: &str) -> Fallible<Arc<dyn EventBus>> {
+    // `confirm_acks`: the hosting process exits right after its host shuts down, so every
+    // ack must have reached the server by then (else JetStream would redeliver).
+    let nats = NatsBusConfig::new(nats_url).confirm_acks(true);
+    let bus: Arc<dyn EventBus> = match kind {
+        BusKind::Memory => Arc::new(InMemoryBus::new()),
+        BusKind::Nats => Arc::new(NatsBus::connect(nats).await.map_err(no_nats(nats_url))?),
+    };
+    Ok(bus)
+}
+
+/// The error of a NATS server that cannot be reached: what happened and how to fix it.
+fn no_nats(nats_url: &str) -> impl FnOnce(OnexError) -> String {
+    move |e| {
+        format!(
+            "{e}\n\
+             `--bus nats` needs a NATS server with JetStream at {nats_url}. Start one with\n    \
+             nats-server -js\n\
+             (or `docker run --rm -p 4222:4222 nats -js`), or point --nats-url at yours."
+        )
+    }
+}
+
+/// `--bus memory`: the host and the requests in this process, on one `InMemoryBus`.
+async fn one_process(cli: &Cli) -> Fallible {
+    install_metrics(cli.metrics_addr)?;
+    demo::intro("memory");
+    let bus = connect(BusKind::Memory, &cli.nats_url).await?;
+    let host = quickstart::serve(Arc::clone(&bus)).await?;
+    println!("Processes");
     println!(
-        "  kind         {:?} (node_type {})",
-        contract.kind, contract.node_type
+        "  one          pid {} hosts the node and sends the requests",
+        std::process::id()
     );
+    demo::run(&*bus).await?;
+    if let Some(addr) = cli.metrics_addr {
+        show_metrics(addr).await;
+    }
+    stop_host(host).await;
+    demo::outro();
+    Ok(())
+}
+
+/// `--bus nats`: the host in a child process, the requests from this one, both on NATS.
+async fn two_processes(cli: &Cli) -> Fallible {
+    // Connect first: without NATS, say so before starting anything.
+    let bus = connect(BusKind::Nats, &cli.nats_url).await?;
+    demo::intro("nats");
+    println!("Processes");
     println!(
-        "  versions     contract {}, node {}",
-        contract.contract_version, contract.node_version
+        "  this one     requester pid={} sends the requests over NATS at {}",
+        std::process::id(),
+        cli.nats_url
     );
+    let host = child::Host::spawn(cli).await?;
+    let outcome = demo::run(&*bus).await;
+    if outcome.is_ok()
+        && let Some(addr) = cli.metrics_addr
+    {
+        show_metrics(addr).await;
+    }
+    // Stopped whatever happened, then the demo's own failure first.
+    let stopped = host.stop().await;
+    outcome?;
+    stopped?;
+    demo::outro();
+    Ok(())
+}
+
+/// `serve`: hosts the node until told to stop, then reports and shuts down gracefully.
+async fn serve(cli: &Cli) -> Fallible {
+    if cli.bus == BusKind::Memory {
+        return Err("`serve` hosts the node for other processes: use it with `--bus nats`".into());
+    }
+    install_metrics(cli.metrics_addr)?;
+    let bus = connect(cli.bus, &cli.nats_url).await?;
+    let host = quickstart::serve(bus).await?;
+    let health = host.health().await;
+    let nodes: Vec<&str> = host.nodes().collect();
     println!(
-        "  fingerprint  {} (declared {}, {})",
-        contract.fingerprint,
-        contract.declared_fingerprint.unwrap_or("none"),
-        if contract.fingerprint_drifted() {
-            "DRIFTED"
+        "ready pid={} bus={} node={} health={}",
+        std::process::id(),
+        host.bus().name(),
+        nodes.join(","),
+        health.status.as_str()
+    );
+    let why = stop_requested().await;
+    println!("stopping: {why}");
+    stop_host(host).await;
+    Ok(())
+}
+
+/// Prints the host's health, shuts it down gracefully (in-flight envelopes finish and are
+/// settled: the last reply may reach its requester just before its delivery is acked) and
+/// prints what the shutdown did and the final per-node stats.
+async fn stop_host(host: NodeHost) {
+    print_health(&host.health().await);
+    let report = host.shutdown().await;
+    print_shutdown(&report);
+    print_stats(&report.stats);
+}
+
+fn print_health(health: &HostHealth) {
+    println!("\nHost health: {}", health.status.as_str());
+    println!(
+        "  bus          {} ({})",
+        health.bus,
+        if health.bus_connected {
+            "connected"
         } else {
-            "matches"
+            "disconnected"
         }
     );
-    println!("  routing      {:?}", contract.routing);
-    println!("  operations");
-    for op in contract.operations {
+    for reason in &health.reasons {
+        println!("  reason       {reason}");
+    }
+    for node in &health.nodes {
         println!(
-            "    {:<12} {:<15} -> {:<13}  {}",
-            op.name, op.input_type, op.output_type, op.description
+            "  node         {} ({}), {}, durable consumer `{}`",
+            node.node,
+            node.kind,
+            node.status.as_str(),
+            node.durable
+        );
+        for sub in &node.subscriptions {
+            println!("    {:<42} {:?}", sub.topic, sub.state);
+        }
+    }
+}
+
+fn print_stats(stats: &[NodeStats]) {
+    println!("Stats per node (final)");
+    for s in stats {
+        println!(
+            "  {}  received={} succeeded={} failed={} retried={} dead_lettered={} \
+             redelivered={} in_flight={}",
+            s.node,
+            s.received,
+            s.succeeded,
+            s.failed,
+            s.retried,
+            s.dead_lettered,
+            s.redelivered,
+            s.in_flight
         );
     }
+}
+
+fn print_shutdown(report: &ShutdownReport) {
     println!(
-        "  subscribes   {}",
-        contract.subscribe_topics.join("\n               ")
-    );
-    println!(
-        "  publishes    {}",
-        contract.publish_topics.join("\n               ")
+        "Shutdown: graceful; {} in flight at stop, {} drained, {} abandoned{}",
+        report.in_flight_at_stop,
+        report.drained,
+        report.abandoned,
+        if report.timed_out {
+            " (drain timeout passed)"
+        } else {
+            ""
+        }
     );
 }
 
-fn step(title: &str) {
-    println!("\n--- {title}");
-}
-
-/// Decodes a request into the generated input enum and prints it with `Debug`: the secret
-/// `api_token` is redacted.
-fn show_typed_input(json: &[u8]) {
-    let typed = Envelope::<JsonValue>::from_json(json).and_then(|envelope| {
-        UserDirectoryInput::decode(envelope.payload_type.as_deref(), envelope.payload)
+/// Waits until stdin closes (the parent's way of stopping its child), Ctrl-C or SIGTERM;
+/// says which.
+async fn stop_requested() -> &'static str {
+    let (closed, stdin_closed) = oneshot::channel();
+    // A plain thread: a blocked read must not keep the runtime from shutting down.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = closed.send(());
     });
-    match typed {
-        Ok(input) => println!(
-            "  The same request decoded into the generated enum; `Debug` hides the secret:\n  \
-             {input:?}"
-        ),
-        Err(e) => print_error(&e),
+    tokio::select! {
+        _ = stdin_closed => "stdin closed",
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = terminated() => "SIGTERM",
     }
 }
 
-/// Sends one JSON envelope through the node and prints the outcome.
-async fn send(node: &UserDirectory, json: &[u8]) {
-    match serde_json::from_slice::<JsonValue>(json) {
-        Ok(request) => println!(
-            "  -> request  correlation_id={}  payload={}",
-            request["correlation_id"].as_str().unwrap_or("none"),
-            request["payload"]
-        ),
-        Err(_) => println!(
-            "  -> request  (not JSON) {}",
-            String::from_utf8_lossy(json)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-    }
-    match node.process_json(json).await {
-        Ok(reply) => println!(
-            "  <- reply    correlation_id={}  payload_type={}  payload={}",
-            reply
-                .correlation_id
-                .map_or_else(|| "none".to_owned(), |id| id.to_string()),
-            reply.payload_type.as_deref().unwrap_or("none"),
-            reply.payload
-        ),
-        Err(e) => print_error(&e),
+#[cfg(unix)]
+async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut sigterm) => {
+            sigterm.recv().await;
+        }
+        Err(_) => std::future::pending().await,
     }
 }
 
-fn print_error(e: &OnexError) {
-    println!("  <- error    {}", e.code());
-    println!("              {}", e.message());
-    if let Some(id) = e.correlation_id() {
-        println!("              correlation_id={id}");
+#[cfg(not(unix))]
+async fn terminated() {
+    std::future::pending().await
+}
+
+/// Logs go to stderr (stdout is the demo's), filtered by `RUST_LOG`.
+fn init_logging(format: LogFormat) {
+    let default = match format {
+        LogFormat::Text => "error",
+        LogFormat::Json => "info",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => logs.try_init(),
+        // One line per envelope (when its `onex.envelope` span closes), with the span's
+        // fields: node, operation, correlation_id, attempt, topic.
+        LogFormat::Json => logs
+            .json()
+            .with_span_events(FmtSpan::CLOSE)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+    if let Err(e) = installed {
+        eprintln!("warning: logging not set up: {e}");
     }
-    if !e.context().is_empty() {
-        println!(
-            "              context={}",
-            serde_json::Value::Object(e.context().clone())
-        );
+}
+
+/// Installs the Prometheus exporter as the `metrics` recorder; must run before the host is
+/// built (the host registers its metric handles then).
+fn install_metrics(addr: Option<SocketAddr>) -> Fallible {
+    if let Some(addr) = addr {
+        PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Scrapes the exporter once and prints the host's series; on a terminal, keeps the process
+/// (and so the exporter) up until Enter, for `curl`.
+async fn show_metrics(addr: SocketAddr) {
+    let url = format!("http://{addr}/metrics");
+    println!("\nPrometheus metrics at {url} (quantiles left out)");
+    match http_get(addr, "/metrics").await {
+        Ok(body) => body
+            .lines()
+            .filter(|line| line.starts_with("onex_") && !line.contains("quantile="))
+            .for_each(|line| println!("  {line}")),
+        Err(e) => println!("  cannot scrape {url}: {e}"),
+    }
+    if std::io::stdin().is_terminal() {
+        println!("  Try `curl -s {url} | grep onex_` now; press Enter to go on.");
+        let (entered, enter) = oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = std::io::stdin().read_line(&mut String::new());
+            let _ = entered.send(());
+        });
+        tokio::select! {
+            _ = enter => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 GET (enough for the exporter's scrape endpoint): the response body.
+async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let response = String::from_utf8_lossy(&response);
+    match response.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.to_owned()),
+        _ => Err(std::io::Error::other(format!(
+            "unexpected response: {}",
+            response.lines().next().unwrap_or("(empty)")
+        ))),
     }
 }

@@ -1,11 +1,26 @@
-//! Runs the quickstart's requests through the node in-process and checks every outcome, so the
-//! demo printed by `cargo run -p quickstart` cannot silently rot.
+//! Checks the quickstart so the demo printed by `cargo run -p quickstart` cannot silently rot:
+//! the node in-process (`process_json`), the node served by its host over the in-memory bus,
+//! and the binary itself (default run, metrics, JSON logs, errors; `--bus nats` with NATS).
 
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use onex_runtime::bus::{BusMessage, EventBus, InMemoryBus, SubscribeOptions, Subscription};
+use onex_runtime::host::{ERROR_CODE_HEADER, ERROR_PAYLOAD_TYPE, NodeStats};
 use onex_runtime::{EffectNode, Envelope, ErrorCode, JsonValue, NodeInput, OnexError};
+use quickstart::user_directory::{
+    TOPIC_ONEX_CMD_USER_DIRECTORY_CREATE_USER_V1 as CREATE_USER,
+    TOPIC_ONEX_CMD_USER_DIRECTORY_GET_USER_V1 as GET_USER,
+    TOPIC_ONEX_CMD_USER_DIRECTORY_LIST_USERS_V1 as LIST_USERS,
+};
 use quickstart::{
     UserDirectory, UserDirectoryInput, UserDirectoryOutput, requests, user_directory,
 };
 use serde_json::json;
+
+const DLQ: &str = "onex.dlq.user-directory.failed.v1";
 
 /// The correlation id of request `n` (onex-runtime does not re-export `Uuid`, so ids are
 /// compared as text).
@@ -52,6 +67,7 @@ fn contract_metadata() {
     );
     assert_eq!(contract.subscribe_topics.len(), 3);
     assert_eq!(user_directory::SUBSCRIBE_TOPICS, contract.subscribe_topics);
+    assert_eq!(contract.dlq_topics, [DLQ]);
 }
 
 /// The demo's sequence, in the demo's order (the node keeps state between requests).
@@ -147,4 +163,327 @@ fn debug_redacts_the_api_token() {
     let shown = format!("{input:?}");
     assert!(shown.contains("api_token: \"<redacted>\""), "{shown}");
     assert!(!shown.contains("tok_live"), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The node served by its host (`quickstart::serve`) over the in-memory bus.
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn reply(message: BusMessage) -> Envelope<JsonValue> {
+    let reply = Envelope::from_json(&message.payload).unwrap();
+    assert_ne!(
+        reply.payload_type.as_deref(),
+        Some(ERROR_PAYLOAD_TYPE),
+        "{:?}",
+        reply.payload
+    );
+    reply
+}
+
+fn error_reply(message: BusMessage) -> OnexError {
+    let reply = Envelope::from_json(&message.payload).unwrap();
+    assert_eq!(
+        reply.payload_type.as_deref(),
+        Some(ERROR_PAYLOAD_TYPE),
+        "{:?}",
+        reply.payload
+    );
+    serde_json::from_value(reply.payload).unwrap()
+}
+
+/// The next dead letter: its error code header and its body.
+async fn dead_letter(dlq: &mut Subscription) -> (String, JsonValue) {
+    let delivery = tokio::time::timeout(WAIT, dlq.next())
+        .await
+        .expect("a dead letter in time")
+        .expect("the DLQ subscription is open")
+        .unwrap();
+    let message = delivery.message().clone();
+    delivery.ack().await.unwrap();
+    assert_eq!(message.topic, DLQ);
+    let code = message.headers[ERROR_CODE_HEADER].clone();
+    (code, serde_json::from_slice(&message.payload).unwrap())
+}
+
+#[tokio::test]
+async fn the_host_serves_the_demo_requests_and_dead_letters_the_bad_ones() {
+    let bus: Arc<dyn EventBus> = Arc::new(InMemoryBus::new());
+    let host = quickstart::serve(Arc::clone(&bus)).await.unwrap();
+    assert!(host.health().await.is_ready());
+    assert_eq!(host.dlq_topic("user_directory"), Some(DLQ));
+    let mut dlq = bus
+        .subscribe(DLQ, SubscribeOptions::default())
+        .await
+        .unwrap();
+    let ask = |topic: &str, json: &'static [u8]| bus.request(BusMessage::new(topic, json), WAIT);
+
+    let ada = json!({"id": 1, "username": "ada", "email": "ada@example.org", "age": 36});
+    let created = reply(ask(CREATE_USER, requests::CREATE_ADA).await.unwrap());
+    assert_eq!(created.payload, ada);
+    assert_eq!(text(created.correlation_id), correlation(1));
+    assert!(created.causation_id().is_some());
+    reply(ask(CREATE_USER, requests::CREATE_GRACE).await.unwrap());
+    assert_eq!(
+        reply(ask(GET_USER, requests::GET_ADA).await.unwrap()).payload,
+        ada
+    );
+    let list = reply(ask(LIST_USERS, requests::LIST).await.unwrap());
+    assert_eq!(list.payload["total"], 2);
+
+    // Permanent errors: answered with the typed error, dead-lettered after one delivery.
+    let bad = [
+        (requests::MALFORMED, ErrorCode::InvalidInput, None),
+        (
+            requests::UNKNOWN_OPERATION,
+            ErrorCode::UnsupportedOperation,
+            correlation(6),
+        ),
+        (
+            requests::INVALID_CREATE,
+            ErrorCode::Validation,
+            correlation(7),
+        ),
+    ];
+    for (request, code, correlation_id) in bad {
+        let e = error_reply(ask(GET_USER, request).await.unwrap());
+        assert_eq!(*e.code(), code);
+        assert_eq!(text(e.correlation_id()), correlation_id);
+        let (header, letter) = dead_letter(&mut dlq).await;
+        assert_eq!(header, code.as_str());
+        assert_eq!(letter["error"]["error_code"], code.as_str());
+        assert_eq!(letter["attempts"], 1);
+        assert_eq!(letter["node"], "user_directory");
+        assert_eq!(letter["topic"], GET_USER);
+    }
+
+    // The handler's error is transient: three deliveries, then the DLQ.
+    let e = error_reply(ask(GET_USER, requests::GET_MISSING).await.unwrap());
+    assert_eq!(*e.code(), ErrorCode::OperationFailed);
+    assert_eq!(e.message(), "no user named 'linus'");
+    let (header, letter) = dead_letter(&mut dlq).await;
+    assert_eq!(header, ErrorCode::OperationFailed.as_str());
+    assert_eq!(letter["attempts"], quickstart::host_config().max_deliver);
+    assert_eq!(letter["envelope"]["payload"]["username"], "linus");
+
+    // Still serving; nothing changed.
+    let list = reply(ask(LIST_USERS, requests::LIST).await.unwrap());
+    assert_eq!(list.payload["total"], 2);
+
+    let report = host.shutdown().await;
+    assert!(!report.timed_out);
+    assert_eq!(
+        report.stats,
+        [NodeStats {
+            node: "user_directory",
+            received: 11,
+            succeeded: 5,
+            failed: 6,
+            retried: 2,
+            dead_lettered: 4,
+            redelivered: 2,
+            in_flight: 0,
+        }]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary.
+
+/// Runs `quickstart` with `args`, no `RUST_LOG` and no stdin.
+fn quickstart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(output: &Output) -> String {
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(
+        output.status.success(),
+        "{}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// What every run of the demo prints, whichever bus.
+fn assert_demo(stdout: &str) {
+    for n in 1..=10 {
+        assert!(
+            stdout.contains(&format!("\n--- {n}. ")),
+            "step {n}:\n{stdout}"
+        );
+    }
+    assert_eq!(stdout.matches("  -> request ").count(), 10, "{stdout}");
+    assert_eq!(stdout.matches("  <- reply ").count(), 6, "{stdout}");
+    assert_eq!(stdout.matches("  <- error ").count(), 4, "{stdout}");
+    assert!(
+        stdout.contains(r#"payload={"age":36,"email":"ada@example.org","id":1,"username":"ada"}"#)
+    );
+    assert!(stdout.contains(r#"api_token: "<redacted>""#), "{stdout}");
+    assert!(
+        stdout.contains("unsupported operation 'user.delete'"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no user named 'linus'"), "{stdout}");
+    for (code, deliveries) in [
+        ("ONEX_CORE_007_INVALID_INPUT", "1 delivery"),
+        ("ONEX_CORE_084_UNSUPPORTED_OPERATION", "1 delivery"),
+        ("ONEX_CORE_006_VALIDATION_ERROR", "1 delivery"),
+        ("ONEX_CORE_081_OPERATION_FAILED", "3 deliveries"),
+    ] {
+        let line = format!("dead letter on {DLQ}: {code} after {deliveries}");
+        assert!(stdout.contains(&line), "{line}:\n{stdout}");
+    }
+    assert!(
+        stdout.contains(&format!("4 dead letters landed on {DLQ}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("UserList(ModelUserPage { users: [ModelUser { id: 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Host health: ready"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "user_directory  received=12 succeeded=6 failed=6 retried=2 dead_lettered=4 \
+             redelivered=2 in_flight=0"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Shutdown: graceful;"), "{stdout}");
+    assert!(stdout.contains("0 abandoned"), "{stdout}");
+    assert!(
+        stdout.ends_with("Done: every request got a reply or a typed error; nothing panicked.\n")
+    );
+}
+
+#[test]
+fn the_default_run_prints_every_step() {
+    let output = quickstart(&[]);
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.starts_with("onex quickstart (bus: memory)\n"),
+        "{stdout}"
+    );
+    assert_demo(&stdout);
+    assert!(
+        stdout.contains("bus          memory (connected)"),
+        "{stdout}"
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "no logs without RUST_LOG: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn metrics_addr_serves_the_hosts_metrics() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let stdout = stdout_of(&quickstart(&["--metrics-addr", &addr]));
+    assert!(
+        stdout.contains(&format!("Prometheus metrics at http://{addr}/metrics")),
+        "{stdout}"
+    );
+    // Counts settled long before the scrape (the last `ok` may still be settling).
+    for series in [
+        r#"onex_envelopes_total{node="user_directory",outcome="dlq"} 4"#,
+        r#"onex_envelopes_total{node="user_directory",outcome="retry"} 2"#,
+        r#"onex_dead_letters_total{node="user_directory"} 4"#,
+        r#"onex_envelope_duration_seconds_count{node="user_directory"}"#,
+    ] {
+        assert!(stdout.contains(series), "{series}:\n{stdout}");
+    }
+    assert_demo(&stdout);
+}
+
+#[test]
+fn log_format_json_writes_json_lines_to_stderr() {
+    let output = quickstart(&["--log-format", "json"]);
+    assert_demo(&stdout_of(&output));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<JsonValue> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["span"]["name"] == "onex.envelope"
+                && line["span"]["node"] == "user_directory"
+                && line["span"]["operation"] == "user.create"),
+        "{stderr}"
+    );
+    assert!(
+        lines.iter().any(
+            |line| line["fields"]["message"] == "dead-lettered" && line["fields"]["dlq"] == DLQ
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_nats_the_error_says_how_to_start_it() {
+    let output = quickstart(&["--bus", "nats", "--nats-url", "nats://127.0.0.1:1"]);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "nothing starts without NATS");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("cannot connect to NATS at nats://127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nats-server -js"), "{stderr}");
+
+    let output = quickstart(&["serve"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("use it with `--bus nats`"), "{stderr}");
+}
+
+/// The number after `key` in `text`.
+fn number_after(text: &str, key: &str) -> u32 {
+    let at = text
+        .find(key)
+        .unwrap_or_else(|| panic!("no `{key}` in:\n{text}"))
+        + key.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[test]
+#[ignore = "needs NATS at 127.0.0.1:4222"]
+fn bus_nats_runs_the_demo_across_two_processes() {
+    let stdout = stdout_of(&quickstart(&["--bus", "nats"]));
+    assert!(
+        stdout.starts_with("onex quickstart (bus: nats)\n"),
+        "{stdout}"
+    );
+    assert_demo(&stdout);
+    let requester = number_after(&stdout, "requester pid=");
+    // Printed by the child itself, relayed with the pid its parent spawned.
+    let host = number_after(&stdout, "ready pid=");
+    assert_ne!(requester, host, "two processes");
+    for line in [
+        format!("[pid {host}] ready pid={host} bus=nats node=user_directory health=ready"),
+        format!("[pid {host}] stopping: stdin closed"),
+        format!("[pid {host}]   bus          nats (connected)"),
+        format!("[pid {host}] Shutdown: graceful;"),
+        format!("[pid {host}]   user_directory  received=12 succeeded=6"),
+    ] {
+        assert!(stdout.contains(&line), "{line}:\n{stdout}");
+    }
 }
