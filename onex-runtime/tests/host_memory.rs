@@ -1260,39 +1260,3 @@ async fn each_envelope_has_a_span_with_node_operation_correlation_and_attempt() 
         assert_eq!(fields["topic"], PROBE_IN);
     }
 }
-
-// ---------------------------------------------------------------------------------------
-// Throughput (a measurement, not a check: run with
-// `cargo test --release -p onex-runtime --test host_memory -- --ignored --nocapture`).
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement; run it in release mode"]
-async fn throughput_on_the_in_memory_bus() {
-    const N: usize = 50_000;
-    let (mem, bus) = new_bus();
-    let host = NodeHost::builder(Arc::clone(&bus))
-        .effect(HostProbe::default())
-        .start()
-        .await
-        .unwrap();
-    let requests: Vec<Vec<u8>> = (0..N)
-        .map(|i| envelope(json!({"operation": "echo", "text": format!("t{i}")})).1)
-        .collect();
-    let start = std::time::Instant::now();
-    let publisher = tokio::spawn(async move {
-        for bytes in requests {
-            send(&mem, PROBE_IN, bytes).await;
-        }
-    });
-    eventually("every envelope processed", || async {
-        stats_of(&host, "host_probe").succeeded == N as u64
-    })
-    .await;
-    let elapsed = start.elapsed();
-    publisher.await.unwrap();
-    println!(
-        "{N} envelopes in {elapsed:?}: {:.0} envelopes/s (request in, reply published, acked)",
-        N as f64 / elapsed.as_secs_f64()
-    );
-    host.shutdown().await;
-}
