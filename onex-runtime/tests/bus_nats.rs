@@ -1,4 +1,3 @@
-#![cfg(feature = "nats")]
 //! `NatsBus` against a live NATS server with JetStream (127.0.0.1:4222), plus one test that
 //! runs a private `nats-server` (`/usr/sbin/nats-server`) to kill and restart it.
 //!
