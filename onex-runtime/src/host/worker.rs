@@ -309,15 +309,10 @@ fn peek(span: &tracing::Span, raw: &[u8]) {
 }
 
 /// A reply envelope id that is the same every time `node` processes the request with
-/// `request_id`, so a reprocessed request publishes a reply the bus de-duplicates.
+/// `request_id`, so a reprocessed request publishes a reply the bus de-duplicates: the
+/// name-based (v5) UUID of the node's name in the request id's namespace.
 fn reply_id(request_id: Uuid, node: &str) -> Uuid {
-    // FNV-1a over the node name, mixed into the request id; stable across processes.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in node.bytes() {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    let mixed = request_id.as_u128() ^ (u128::from(hash) << 64 | u128::from(hash.rotate_left(29)));
-    uuid::Builder::from_custom_bytes(mixed.to_be_bytes()).into_uuid()
+    Uuid::new_v5(&request_id, node.as_bytes())
 }
 
 /// Publishes a reply to every publish topic and to the requester; an error means not all
