@@ -73,36 +73,29 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, consumer::pull, stream};
 use bytes::Bytes;
-use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use criterion::{Criterion, Throughput};
 use futures_util::{StreamExt, TryStreamExt, stream as futures_stream};
+use onex_runtime::Uuid;
 use onex_runtime::bus::{
     BusMessage, EventBus, NatsBus, NatsBusConfig, SubscribeOptions, Subscription,
 };
 use onex_runtime::host::{HostConfig, NodeHost};
-use onex_runtime::{EffectContext, OnexError, Uuid, effect_node};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use bench_echo::{
+mod support;
+use support::bench_echo::{
     TOPIC_ONEX_CMD_BENCH_ECHO_RUN_V1 as HOST_CMD, TOPIC_ONEX_EVT_BENCH_ECHO_DONE_V1 as HOST_EVT,
+};
+use support::{
+    BenchEcho, PATIENCE, PAYLOAD_BYTES, Pipeline, Requests, SAMPLES, WARM_UP, WINDOW,
+    bench_pipeline, compare, print_latency,
 };
 
 /// Messages per iteration.
 const N: usize = 1000;
-/// Payload size of each message.
-const PAYLOAD_BYTES: usize = 200;
-/// Publish acknowledgements awaited at once, and unacked deliveries a consumer may hold.
-const WINDOW: usize = 256;
 /// The server.
 const NATS: &str = "127.0.0.1:4222";
-
-/// A way of moving messages from a publisher to a consumer: `drive(n)` publishes `n`
-/// messages and returns once all of them were consumed and acked. Panics on any error (a
-/// benchmark has no one to report to).
-trait Pipeline {
-    /// Publishes `n` messages and consumes + acks them all.
-    async fn drive(&mut self, n: usize);
-}
 
 /// Raw async-nats JetStream.
 struct RawJetStream {
@@ -252,59 +245,8 @@ impl Pipeline for BusPipeline {
 // ---------------------------------------------------------------------------------------
 // Request → reply: a raw async-nats service next to the node host.
 
-/// The node the host serves: replies with its input.
-#[effect_node(contract = "benches/bench_echo.yaml", relative_to = manifest)]
-pub struct BenchEcho;
-
-impl BenchEchoHandler for BenchEcho {
-    async fn echo(
-        &self,
-        _ctx: &EffectContext,
-        input: bench_echo::ModelText,
-    ) -> Result<bench_echo::ModelEcho, OnexError> {
-        Ok(bench_echo::ModelEcho { text: input.text })
-    }
-}
-
 /// Envelopes each service processes at once (the host's default `max_concurrency`).
 const CONCURRENCY: usize = 64;
-/// How long anything may take before the bench gives up (a loaded VM is slow, not stuck).
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Request envelopes with fresh ids: every request needs its own `envelope_id`, since the
-/// host derives its reply's de-duplication id from it.
-struct Requests {
-    base: u128,
-    next: u128,
-    text: String,
-}
-
-impl Requests {
-    fn new() -> Requests {
-        let mut requests = Requests {
-            base: Uuid::new_v4().as_u128(),
-            next: 0,
-            text: String::new(),
-        };
-        // Pad the text so that the whole envelope is PAYLOAD_BYTES long.
-        let len = requests.next_request().len();
-        requests.text = "x".repeat(PAYLOAD_BYTES.saturating_sub(len));
-        requests
-    }
-
-    /// The next request: `{"envelope_id", "correlation_id", "payload": {"operation": "echo",
-    /// "text"}}` (ids are cheap to make: a random base with a counter mixed in).
-    fn next_request(&mut self) -> Bytes {
-        self.next += 1;
-        let envelope_id = Uuid::from_u128(self.base ^ self.next);
-        let correlation_id = Uuid::from_u128(self.base.rotate_left(64) ^ self.next);
-        Bytes::from(format!(
-            r#"{{"envelope_id":"{envelope_id}","correlation_id":"{correlation_id}","payload":{{"operation":"echo","text":"{}"}}}}"#,
-            self.text
-        ))
-    }
-}
-
 /// Traffic for one service: request envelopes published with raw async-nats to
 /// `request_subject`, replies counted by a core-NATS subscription on the reply subject.
 struct RequestReply {
@@ -550,37 +492,6 @@ async fn delete_stale_consumers(jetstream: &jetstream::Context, subject: &str) {
     }
 }
 
-/// Timed request → reply round trips.
-const SAMPLES: usize = 2000;
-/// Untimed round trips before them.
-const WARM_UP: usize = 200;
-
-/// The `q`-quantile of sorted samples (nearest rank).
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// Prints one row of latency percentiles; returns the median.
-fn print_latency(label: &str, mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    let total: Duration = samples.iter().sum();
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    let p50 = quantile(&samples, 0.50);
-    println!(
-        "{label:<28} n={}  min {:>7.1} µs  p50 {:>7.1} µs  p90 {:>7.1} µs  p99 {:>7.1} µs  \
-         max {:>8.1} µs  mean {:>7.1} µs",
-        samples.len(),
-        us(samples[0]),
-        us(p50),
-        us(quantile(&samples, 0.90)),
-        us(quantile(&samples, 0.99)),
-        us(samples[samples.len() - 1]),
-        us(total / u32::try_from(samples.len()).unwrap_or(u32::MAX)),
-    );
-    p50
-}
-
 /// One timed round trip.
 async fn round_trip(bus: &NatsBus, topic: &str, request: Bytes) -> Duration {
     let start = Instant::now();
@@ -615,119 +526,6 @@ async fn latency(
         }
     }
     (raw, host)
-}
-
-/// Benchmarks one pipeline: each iteration drives [`N`] messages.
-fn bench_pipeline(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    runtime: &Runtime,
-    name: &str,
-    pipeline: &mut impl Pipeline,
-) {
-    // One untimed round trip first: streams and consumers are warm, nothing is left over.
-    runtime.block_on(pipeline.drive(N));
-    group.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    pipeline.drive(N).await;
-                }
-                start.elapsed()
-            })
-        });
-    });
-}
-
-/// Rounds of the interleaved comparison.
-const ROUNDS: usize = 15;
-
-/// The CPU time all threads of this process have used so far, in nanoseconds, where Linux
-/// tells it (`/proc/self/task/*/schedstat`); `None` elsewhere.
-fn process_cpu() -> Option<Duration> {
-    let mut total = 0;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        // A thread that exits meanwhile is skipped.
-        let Ok(task) = task else { continue };
-        let Ok(schedstat) = std::fs::read_to_string(task.path().join("schedstat")) else {
-            continue;
-        };
-        total += schedstat
-            .split_whitespace()
-            .next()
-            .and_then(|ns| ns.parse::<u64>().ok())?;
-    }
-    Some(Duration::from_nanos(total))
-}
-
-/// One pipeline's rounds: messages per second of each, CPU time of the process over all.
-#[derive(Default)]
-struct Rounds {
-    rates: Vec<f64>,
-    cpu: Option<Duration>,
-}
-
-impl Rounds {
-    /// Times one `drive(N)`.
-    fn round(&mut self, runtime: &Runtime, pipeline: &mut impl Pipeline) {
-        let cpu = process_cpu();
-        let start = Instant::now();
-        runtime.block_on(pipeline.drive(N));
-        self.rates.push(N as f64 / start.elapsed().as_secs_f64());
-        if let (Some(before), Some(after)) = (cpu, process_cpu()) {
-            *self.cpu.get_or_insert_default() += after.saturating_sub(before);
-        }
-    }
-
-    fn median(&self) -> f64 {
-        let mut rates = self.rates.clone();
-        rates.sort_by(f64::total_cmp);
-        rates[rates.len() / 2]
-    }
-
-    /// CPU time of this process per message, in µs.
-    fn cpu_per_message(&self) -> Option<f64> {
-        let messages = (self.rates.len() * N) as f64;
-        self.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / messages)
-    }
-}
-
-/// Alternates rounds of `base` and `other` (`ABBAAB…`, so that neither always runs first)
-/// and prints the median throughput of each and their ratio: on a shared machine whose load
-/// drifts, this ratio is steadier than that of two criterion runs one after the other. Also
-/// prints the CPU time this process (publisher, consumer or service, and their connections'
-/// I/O; not the NATS server) spent per message with each. Returns the ratio.
-fn compare(
-    runtime: &Runtime,
-    (base_name, base): (&str, &mut impl Pipeline),
-    (other_name, other): (&str, &mut impl Pipeline),
-) -> f64 {
-    let (mut base_rounds, mut other_rounds) = (Rounds::default(), Rounds::default());
-    for round in 0..ROUNDS {
-        if round % 2 == 0 {
-            base_rounds.round(runtime, base);
-            other_rounds.round(runtime, other);
-        } else {
-            other_rounds.round(runtime, other);
-            base_rounds.round(runtime, base);
-        }
-    }
-    let (base_rate, other_rate) = (base_rounds.median(), other_rounds.median());
-    println!(
-        "interleaved ({ROUNDS} rounds of {N} messages, median): {base_name} {base_rate:.0} msg/s, \
-         {other_name} {other_rate:.0} msg/s, {other_name}/{base_name} = {:.2}",
-        other_rate / base_rate
-    );
-    if let (Some(base_cpu), Some(other_cpu)) = (
-        base_rounds.cpu_per_message(),
-        other_rounds.cpu_per_message(),
-    ) {
-        println!(
-            "  CPU of this process per message: {base_name} {base_cpu:.1} µs, \
-             {other_name} {other_cpu:.1} µs"
-        );
-    }
-    other_rate / base_rate
 }
 
 fn payload() -> Bytes {
@@ -771,7 +569,7 @@ fn bench_bus(runtime: &Runtime, criterion: &mut Criterion) {
         let client = async_nats::connect(NATS).await.expect("raw client");
         RawJetStream::new(client, payload.clone()).await
     });
-    bench_pipeline(&mut group, runtime, "raw_async_nats", &mut raw);
+    bench_pipeline(&mut group, runtime, "raw_async_nats", N, &mut raw);
 
     let config = NatsBusConfig::new(format!("nats://{NATS}")).family_depth_for("bench", 2);
     let nats = runtime.block_on(NatsBus::connect(config)).expect("NatsBus");
@@ -781,9 +579,14 @@ fn bench_bus(runtime: &Runtime, criterion: &mut Criterion) {
         format!("{family}.greeter.greet.v1"),
         payload.clone(),
     ));
-    bench_pipeline(&mut group, runtime, "natsbus", &mut bus);
+    bench_pipeline(&mut group, runtime, "natsbus", N, &mut bus);
     group.finish();
-    compare(runtime, ("raw_async_nats", &mut raw), ("natsbus", &mut bus));
+    compare(
+        runtime,
+        (N, "message"),
+        ("raw_async_nats", &mut raw),
+        ("natsbus", &mut bus),
+    );
 
     drop(bus);
     runtime.block_on(async {
@@ -863,11 +666,12 @@ fn bench_host(runtime: &Runtime, criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group(format!("jetstream_request_reply_{N}"));
     group.throughput(Throughput::Elements(N as u64));
     group.sample_size(10);
-    bench_pipeline(&mut group, runtime, "raw_async_nats", &mut raw);
-    bench_pipeline(&mut group, runtime, "node_host", &mut hosted);
+    bench_pipeline(&mut group, runtime, "raw_async_nats", N, &mut raw);
+    bench_pipeline(&mut group, runtime, "node_host", N, &mut hosted);
     group.finish();
     let ratio = compare(
         runtime,
+        (N, "message"),
         ("raw_async_nats", &mut raw),
         ("node_host", &mut hosted),
     );

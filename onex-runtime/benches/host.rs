@@ -32,86 +32,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use criterion::{Criterion, Throughput};
 use futures_util::{StreamExt, TryStreamExt, stream as futures_stream};
 use onex_runtime::bus::{BusMessage, EventBus, InMemoryBus, SubscribeOptions, Subscription};
 use onex_runtime::host::{HostConfig, NodeHost};
-use onex_runtime::{EffectContext, OnexError, Uuid, effect_node};
-use tokio::runtime::Runtime;
 
-use bench_echo::{
+mod support;
+use support::bench_echo::{
     TOPIC_ONEX_CMD_BENCH_ECHO_RUN_V1 as CMD, TOPIC_ONEX_EVT_BENCH_ECHO_DONE_V1 as EVT,
 };
-
-/// The served node: replies with its input.
-#[effect_node(contract = "benches/bench_echo.yaml", relative_to = manifest)]
-pub struct BenchEcho;
-
-impl BenchEchoHandler for BenchEcho {
-    async fn echo(
-        &self,
-        _ctx: &EffectContext,
-        input: bench_echo::ModelText,
-    ) -> Result<bench_echo::ModelEcho, OnexError> {
-        Ok(bench_echo::ModelEcho { text: input.text })
-    }
-}
+use support::{
+    BenchEcho, PATIENCE, PAYLOAD_BYTES, Pipeline, Requests, SAMPLES, WARM_UP, WINDOW,
+    bench_pipeline, compare, print_latency,
+};
 
 /// Envelopes per iteration.
 const N: usize = 2000;
-/// Size of each message and request envelope.
-const PAYLOAD_BYTES: usize = 200;
-/// Publishes awaited at once.
-const WINDOW: usize = 256;
-/// Timed request → reply round trips.
-const SAMPLES: usize = 2000;
-/// Untimed round trips before them.
-const WARM_UP: usize = 200;
-/// How long anything may take before the bench gives up (a loaded VM is slow, not stuck).
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Moves `n` messages from a publisher to a consumer: `drive(n)` returns once all were
-/// consumed (and, for the host, answered). Panics on any error (a benchmark has no one to
-/// report to).
-trait Pipeline {
-    /// Publishes `n` messages and waits until all of them went through.
-    async fn drive(&mut self, n: usize);
-}
-
-/// Request envelopes with fresh ids: every request needs its own `envelope_id`, since the
-/// host derives its reply's de-duplication id from it.
-struct Requests {
-    base: u128,
-    next: u128,
-    text: String,
-}
-
-impl Requests {
-    fn new() -> Requests {
-        let mut requests = Requests {
-            base: Uuid::new_v4().as_u128(),
-            next: 0,
-            text: String::new(),
-        };
-        // Pad the text so that the whole envelope is PAYLOAD_BYTES long.
-        let len = requests.next_request().len();
-        requests.text = "x".repeat(PAYLOAD_BYTES.saturating_sub(len));
-        requests
-    }
-
-    /// The next request: `{"envelope_id", "correlation_id", "payload": {"operation": "echo",
-    /// "text"}}` (ids are cheap to make: a random base with a counter mixed in).
-    fn next_request(&mut self) -> Bytes {
-        self.next += 1;
-        let envelope_id = Uuid::from_u128(self.base ^ self.next);
-        let correlation_id = Uuid::from_u128(self.base.rotate_left(64) ^ self.next);
-        Bytes::from(format!(
-            r#"{{"envelope_id":"{envelope_id}","correlation_id":"{correlation_id}","payload":{{"operation":"echo","text":"{}"}}}}"#,
-            self.text
-        ))
-    }
-}
-
 /// An ephemeral subscription that may hold any number of unsettled deliveries.
 async fn listen(bus: &Arc<dyn EventBus>, topic: &str) -> Subscription {
     let options = SubscribeOptions {
@@ -181,137 +117,6 @@ impl Pipeline for HostPipeline {
 }
 
 /// Benchmarks one pipeline: each iteration drives [`N`] messages.
-fn bench_pipeline(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    runtime: &Runtime,
-    name: &str,
-    pipeline: &mut impl Pipeline,
-) {
-    runtime.block_on(pipeline.drive(N));
-    group.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    pipeline.drive(N).await;
-                }
-                start.elapsed()
-            })
-        });
-    });
-}
-
-/// Rounds of the interleaved comparison.
-const ROUNDS: usize = 15;
-
-/// The CPU time all threads of this process have used so far, where Linux tells it
-/// (`/proc/self/task/*/schedstat`, in nanoseconds); `None` elsewhere.
-fn process_cpu() -> Option<Duration> {
-    let mut total = 0;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        // A thread that exits meanwhile is skipped.
-        let Ok(task) = task else { continue };
-        let Ok(schedstat) = std::fs::read_to_string(task.path().join("schedstat")) else {
-            continue;
-        };
-        total += schedstat
-            .split_whitespace()
-            .next()
-            .and_then(|ns| ns.parse::<u64>().ok())?;
-    }
-    Some(Duration::from_nanos(total))
-}
-
-/// One pipeline's rounds: envelopes per second of each, CPU time of the process over all.
-#[derive(Default)]
-struct Rounds {
-    rates: Vec<f64>,
-    cpu: Option<Duration>,
-}
-
-impl Rounds {
-    /// Times one `drive(N)`.
-    fn round(&mut self, runtime: &Runtime, pipeline: &mut impl Pipeline) {
-        let cpu = process_cpu();
-        let start = Instant::now();
-        runtime.block_on(pipeline.drive(N));
-        self.rates.push(N as f64 / start.elapsed().as_secs_f64());
-        if let (Some(before), Some(after)) = (cpu, process_cpu()) {
-            *self.cpu.get_or_insert_default() += after.saturating_sub(before);
-        }
-    }
-
-    fn median(&self) -> f64 {
-        let mut rates = self.rates.clone();
-        rates.sort_by(f64::total_cmp);
-        rates[rates.len() / 2]
-    }
-
-    /// CPU time of this process per envelope, in µs.
-    fn cpu_per_envelope(&self) -> Option<f64> {
-        let envelopes = (self.rates.len() * N) as f64;
-        self.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / envelopes)
-    }
-}
-
-/// Alternates rounds of `base` and `other` (`ABBAAB…`) and prints the median throughput of
-/// each, their ratio, and the CPU time the whole process spent per envelope with each.
-fn compare(
-    runtime: &Runtime,
-    (base_name, base): (&str, &mut impl Pipeline),
-    (other_name, other): (&str, &mut impl Pipeline),
-) {
-    let (mut base_rounds, mut other_rounds) = (Rounds::default(), Rounds::default());
-    for round in 0..ROUNDS {
-        if round % 2 == 0 {
-            base_rounds.round(runtime, base);
-            other_rounds.round(runtime, other);
-        } else {
-            other_rounds.round(runtime, other);
-            base_rounds.round(runtime, base);
-        }
-    }
-    let (base_rate, other_rate) = (base_rounds.median(), other_rounds.median());
-    println!(
-        "interleaved ({ROUNDS} rounds of {N} envelopes, median): {base_name} {base_rate:.0}/s, \
-         {other_name} {other_rate:.0}/s, {other_name}/{base_name} = {:.2}",
-        other_rate / base_rate
-    );
-    if let (Some(base_cpu), Some(other_cpu)) = (
-        base_rounds.cpu_per_envelope(),
-        other_rounds.cpu_per_envelope(),
-    ) {
-        println!(
-            "  CPU of this process per envelope: {base_name} {base_cpu:.2} µs, \
-             {other_name} {other_cpu:.2} µs"
-        );
-    }
-}
-
-/// The `q`-quantile of sorted samples (nearest rank).
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// Prints one row of latency percentiles.
-fn print_latency(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let total: Duration = samples.iter().sum();
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "{label:<28} n={}  min {:>7.1} µs  p50 {:>7.1} µs  p90 {:>7.1} µs  p99 {:>7.1} µs  \
-         max {:>8.1} µs  mean {:>7.1} µs",
-        samples.len(),
-        us(samples[0]),
-        us(quantile(&samples, 0.50)),
-        us(quantile(&samples, 0.90)),
-        us(quantile(&samples, 0.99)),
-        us(samples[samples.len() - 1]),
-        us(total / u32::try_from(samples.len()).unwrap_or(u32::MAX)),
-    );
-}
-
 /// [`SAMPLES`] sequential round trips through the host, each timed.
 async fn latency(host: &NodeHost, requests: &mut Requests) -> Vec<Duration> {
     let bus = host.bus();
@@ -365,11 +170,12 @@ fn main() {
         };
         (bus_only, host, hosted)
     });
-    bench_pipeline(&mut group, &runtime, "bus_only", &mut bus_only);
-    bench_pipeline(&mut group, &runtime, "node_host", &mut hosted);
+    bench_pipeline(&mut group, &runtime, "bus_only", N, &mut bus_only);
+    bench_pipeline(&mut group, &runtime, "node_host", N, &mut hosted);
     group.finish();
     compare(
         &runtime,
+        (N, "envelope"),
         ("bus_only", &mut bus_only),
         ("node_host", &mut hosted),
     );
