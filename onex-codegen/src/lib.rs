@@ -304,12 +304,8 @@ fn reducer_inputs<'a>(
 ) -> Option<(&'a onex_contracts::fsm::Fsm, expand::reducer::Context)> {
     let lit = &args.contract;
     let Some(fsm) = &loaded.fsm else {
-        errors.push(located(
-            lit,
-            loaded,
-            contract.root.loc,
-            "`#[reducer_node]` needs a state machine, and this contract has none\n  help: add a `state_transitions:` block (states, initial_state, transitions), or use the node attribute of the contract's real kind",
-        ));
+        let (at, message) = onex_contracts::attribute::missing_state_machine(contract);
+        errors.push(located(lit, loaded, at, message));
         return None;
     };
     match expand::reducer::context(args.context.as_ref(), contract, fsm) {
@@ -379,23 +375,7 @@ fn orchestrator_inputs<'a>(
 )> {
     let lit = &args.contract;
     let Some(wf) = &loaded.workflow else {
-        let definition = contract
-            .workflow
-            .as_ref()
-            .and_then(|w| w.get("workflow_definition"));
-        let (at, message) = match definition {
-            Some(d) => (
-                d.loc,
-                "`#[orchestrator_node]` needs an execution graph, and this `workflow_definition` has none\n  help: add `execution_graph.nodes` under it (each with `node_id`, `node_type` and `depends_on`)",
-            ),
-            None => (
-                contract
-                    .workflow
-                    .as_ref()
-                    .map_or(contract.root.loc, |w| w.loc),
-                "`#[orchestrator_node]` needs a workflow, and this contract has none\n  help: add `workflow_coordination.workflow_definition.execution_graph.nodes` (each with `node_id`, `node_type` and `depends_on`)",
-            ),
-        };
+        let (at, message) = onex_contracts::attribute::missing_workflow(contract);
         errors.push(located(lit, loaded, at, message));
         return None;
     };

@@ -73,76 +73,16 @@ pub fn kind(expected: NodeKind, actual: DocumentKind, node_type: Option<&str>) -
     }
 }
 
-/// True when a `descriptor.purity` value declares a pure node.
-///
-/// The corpus spells purity many ways (`pure`, `pure (no side effects)`, `side_effecting`,
-/// `side_effect`, `impure`, `side_effecting (modifies external state)`, …), so the value is
-/// classified by its leading word, case-insensitively: the text up to the first character
-/// that is not a letter or a digit (so `pure_function` and `Pure (no I/O)` lead with
-/// `pure`). That word must be `pure`; anything else (`impure`, `side_effecting`, an empty
-/// value, a word onex does not know) counts as side-effecting, because a compute node that
-/// is not declared pure cannot be assumed to be.
-pub fn is_pure(purity: &str) -> bool {
-    let word = purity
-        .trim()
-        .split(|c: char| !c.is_alphanumeric())
-        .next()
-        .unwrap_or_default();
-    word.eq_ignore_ascii_case("pure")
-}
-
-/// A compute contract must not declare side effects (`descriptor.purity`, see [`is_pure`]).
-///
-/// This is a check of the contract against the macro, not of the contract alone: the same
-/// contract under `#[effect_node]` is a kind mismatch instead, and `onex validate` accepts it
-/// (the corpus has side-effecting descriptors on effect and orchestrator nodes). A compute
-/// contract without `descriptor.purity` is pure by its kind. Returns the location of the
-/// purity value and the message.
+/// A compute contract must not declare side effects: the rule
+/// [`onex_contracts::attribute::impure_compute`] states, applied when the macro is
+/// `#[compute_node]`. This is a check of the contract against the macro, not of the
+/// contract alone: the same contract under `#[effect_node]` is a kind mismatch instead, and
+/// `onex validate` accepts it (the corpus has side-effecting descriptors on effect and
+/// orchestrator nodes). Returns the location of the purity value and the message.
 pub fn purity(expected: NodeKind, contract: &Contract) -> Option<(Loc, String)> {
-    if expected != NodeKind::Compute || contract.node_kind() != Some(NodeKind::Compute) {
+    if expected != NodeKind::Compute {
         // Other macros have no purity rule; a kind mismatch is reported by [`kind`].
         return None;
     }
-    let purity = contract.descriptor.as_ref()?.purity.as_ref()?;
-    if is_pure(&purity.value) {
-        return None;
-    }
-    Some((
-        purity.loc,
-        format!(
-            "`#[compute_node]` on a side-effecting contract (`descriptor.purity: {}`): a compute node is a pure transformation\n  help: a node with side effects is an effect node: use `#[effect_node]` and `node_type: EFFECT_GENERIC`; if this transformation has no side effects, declare `purity: pure`",
-            purity.value.trim()
-        ),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_pure;
-
-    #[test]
-    fn purity_is_classified_by_its_leading_word() {
-        for pure in [
-            "pure",
-            "Pure",
-            " PURE ",
-            "pure (no side effects)",
-            "pure_function",
-            "pure, idempotent",
-        ] {
-            assert!(is_pure(pure), "{pure:?}");
-        }
-        for impure in [
-            "side_effecting",
-            "side_effect",
-            "impure",
-            "side_effecting (modifies external state)",
-            "side_effecting (state mutations)",
-            "purely_functional",
-            "",
-            "effectful",
-        ] {
-            assert!(!is_pure(impure), "{impure:?}");
-        }
-    }
+    onex_contracts::attribute::impure_compute(contract)
 }

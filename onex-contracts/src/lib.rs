@@ -19,6 +19,7 @@
 //! assert_eq!(loaded.fingerprint.unwrap().to_string().len(), "1.0.0:".len() + 12);
 //! ```
 
+pub mod attribute;
 pub mod diag;
 pub mod fingerprint;
 pub mod fsm;

@@ -33,7 +33,7 @@ use onex_contracts::model::{Contract, ModelRef};
 use onex_contracts::operations::{Routing, TypeRef};
 use onex_contracts::workflow::Workflow;
 use onex_contracts::yaml::Loc;
-use onex_contracts::{Loaded, names};
+use onex_contracts::{Loaded, attribute, names};
 
 use super::{Failure, Kind, NodeNames};
 
@@ -143,7 +143,9 @@ pub fn port(
     };
     let body = match kind {
         Kind::Effect | Kind::Compute => {
-            if let Some((loc, message)) = impure_compute(kind, contract) {
+            if kind == Kind::Compute
+                && let Some((loc, message)) = attribute::impure_compute(contract)
+            {
                 return Err(at(loc, &message));
             }
             Body::Handler
@@ -151,32 +153,14 @@ pub fn port(
         Kind::Reducer => match &loaded.fsm {
             Some(fsm) => Body::Reducer(fsm),
             None => {
-                return Err(at(
-                    contract.root.loc,
-                    "`#[reducer_node]` needs a state machine, and this contract has none\n  help: add a `state_transitions:` block (states, initial_state, transitions), or use the node attribute of the contract's real kind",
-                ));
+                let (loc, message) = attribute::missing_state_machine(contract);
+                return Err(at(loc, message));
             }
         },
         Kind::Orchestrator => match &loaded.workflow {
             Some(wf) => Body::Orchestrator(wf),
             None => {
-                let definition = contract
-                    .workflow
-                    .as_ref()
-                    .and_then(|w| w.get("workflow_definition"));
-                let (loc, message) = match definition {
-                    Some(d) => (
-                        d.loc,
-                        "`#[orchestrator_node]` needs an execution graph, and this `workflow_definition` has none\n  help: add `execution_graph.nodes` under it (each with `node_id`, `node_type` and `depends_on`)",
-                    ),
-                    None => (
-                        contract
-                            .workflow
-                            .as_ref()
-                            .map_or(contract.root.loc, |w| w.loc),
-                        "`#[orchestrator_node]` needs a workflow, and this contract has none\n  help: add `workflow_coordination.workflow_definition.execution_graph.nodes` (each with `node_id`, `node_type` and `depends_on`)",
-                    ),
-                };
+                let (loc, message) = attribute::missing_workflow(contract);
                 return Err(at(loc, message));
             }
         },
@@ -212,31 +196,6 @@ fn article(kind: Kind) -> &'static str {
         Kind::Effect | Kind::Orchestrator => "an",
         Kind::Compute | Kind::Reducer => "a",
     }
-}
-
-/// The purity rule of `#[compute_node]` (onex-codegen's `valid::purity`): a compute
-/// contract whose `descriptor.purity` does not lead with the word `pure` is refused.
-fn impure_compute(kind: Kind, contract: &Contract) -> Option<(Loc, String)> {
-    if kind != Kind::Compute {
-        return None;
-    }
-    let purity = contract.descriptor.as_ref()?.purity.as_ref()?;
-    let word = purity
-        .value
-        .trim()
-        .split(|c: char| !c.is_alphanumeric())
-        .next()
-        .unwrap_or_default();
-    if word.eq_ignore_ascii_case("pure") {
-        return None;
-    }
-    Some((
-        purity.loc,
-        format!(
-            "`#[compute_node]` on a side-effecting contract (`descriptor.purity: {}`): a compute node is a pure transformation\n  help: a node with side effects is an effect node: use `#[effect_node]` and `node_type: EFFECT_GENERIC`; if this transformation has no side effects, declare `purity: pure`",
-            purity.value.trim()
-        ),
-    ))
 }
 
 /// The contract and every file it `!include`s, placed under `src/` as the contract reaches
