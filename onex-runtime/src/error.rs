@@ -157,7 +157,10 @@ impl ErrorCode {
     /// does not name.
     ///
     /// Effect policies retry only transient failures, and count only those against a
-    /// circuit breaker; the node host redelivers them and dead-letters the rest at once.
+    /// circuit breaker. The node host is more lenient with what it redelivers: it
+    /// dead-letters at once only the message's own faults (invalid input, validation,
+    /// unsupported operation, contract or security violation) and redelivers everything
+    /// else, unknown codes included, up to `max_deliver`.
     ///
     /// ```
     /// use onex_runtime::ErrorCode;
