@@ -84,12 +84,15 @@
 pub mod bus;
 mod client;
 mod context;
+pub mod db;
 mod envelope;
 mod error;
 pub mod fsm;
 pub mod host;
 mod node;
 pub mod policy;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod retry;
 pub mod workflow;
 
@@ -108,6 +111,8 @@ pub use node::{
 };
 #[cfg(feature = "macros")]
 pub use onex_macros::{compute_node, effect_node, orchestrator_node, reducer_node};
+/// `#[async_trait]`, for implementing [`db::SqlExecutor`] and [`bus::EventBus`].
+pub use async_trait::async_trait;
 /// Untyped JSON, the payload type of operations whose contract names no model.
 pub use serde_json::Value as JsonValue;
 /// UUIDs (envelope and correlation ids, `type: uuid` fields).

@@ -2,6 +2,7 @@
 //! anything here may change in any release.
 
 pub use crate::context::EffectContext;
+pub use crate::db::{SqlSource, SqlSpec, sql_call, sql_json_param, sql_param};
 pub use crate::error::{ErrorCode, OnexError};
 pub use crate::fsm::guard as fsm_guard;
 pub use crate::fsm::{FsmError, FsmInfo, FsmName, FsmState, ReducerNode, Transition};
