@@ -232,8 +232,8 @@ const REJECTED: &[(&str, &str)] = &[
         "effect_operations:\n  operations:\n    - operation_name: get\n      io_config: {handler_type: ftp}\n",
     ),
     (
-        "a db operation without SQL",
-        "effect_operations:\n  operations:\n    - operation_name: get\n      io_config: {handler_type: db}\n",
+        "a non-boolean db read_only",
+        "effect_operations:\n  operations:\n    - operation_name: get\n      io_config: {handler_type: db, read_only: maybe}\n",
     ),
     (
         "SQL with ${...} interpolation",

@@ -241,6 +241,11 @@ fn surfaced_warnings(loaded: &onex_contracts::Loaded) -> Vec<Surfaced> {
                     "onex_workflow_warning",
                     "`strict` makes workflow warnings errors",
                 )
+            } else if d.code.starts_with("db-") {
+                (
+                    "onex_db_warning",
+                    "`strict` makes db operation warnings errors",
+                )
             } else if d.code.starts_with("policy-") {
                 (
                     "onex_policy_warning",

@@ -103,6 +103,8 @@ pub struct OpIr {
     pub description: Option<String>,
     /// Timeout, retry and breaker (applied around effect handler calls).
     pub policy: onex_contracts::policy::Policy,
+    /// A declarative `db` operation of an effect node: generated, no handler method.
+    pub db: Option<onex_contracts::db::DbTemplate>,
 }
 
 /// Contract metadata embedded as `ContractInfo`.
@@ -214,6 +216,9 @@ pub fn lower(node: &Ident, contract: &Contract, ops: &Operations, fingerprint: S
                 output: Ty::new(&op.output, contract),
                 description: op.description.clone(),
                 policy: onex_contracts::policy::resolve(op),
+                db: (meta.kind == NodeKind::Effect)
+                    .then(|| onex_contracts::db::template(op))
+                    .flatten(),
             })
             .collect(),
         models: contract.definitions.clone(),

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod attribute;
+pub mod db;
 pub mod diag;
 pub mod fingerprint;
 pub mod fsm;

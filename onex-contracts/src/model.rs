@@ -205,6 +205,8 @@ pub struct IoConfig {
     pub operation: Option<Spanned<String>>,
     /// `body_template` (http).
     pub body_template: Option<Spanned<String>>,
+    /// `read_only` (db).
+    pub read_only: Option<Spanned<bool>>,
 }
 
 /// One `effect_operations.operations[]` entry.
@@ -226,6 +228,8 @@ pub struct EffectOperation {
     pub circuit_breaker: Option<CircuitBreaker>,
     /// `operation_timeout_ms`.
     pub timeout_ms: Option<u64>,
+    /// `response_handling.fail_on_empty`.
+    pub fail_on_empty: Option<Spanned<bool>>,
     /// `input_model` (onex extension).
     pub input_model: Option<ModelRef>,
     /// `output_model` (onex extension).
@@ -697,6 +701,9 @@ fn effect_operation(node: &Node, index: usize, d: &mut Diagnostics) -> Option<Ef
             .get("circuit_breaker")
             .and_then(|v| circuit_breaker(v, "circuit_breaker", d)),
         timeout_ms: f.u64("operation_timeout_ms", d).map(|t| t.value),
+        fail_on_empty: f.get("response_handling").and_then(|v| {
+            Fields::new(v, "response_handling", &[], Unknown::Allow, d)?.bool("fail_on_empty", d)
+        }),
         input_model: f
             .get("input_model")
             .and_then(|v| model_ref(v, "input_model", d)),
@@ -767,6 +774,7 @@ fn io_config(node: &Node, d: &mut Diagnostics) -> Option<IoConfig> {
         method: f.str("method", d),
         operation: f.str("operation", d),
         body_template: f.str("body_template", d),
+        read_only: f.bool("read_only", d),
     })
 }
 

@@ -70,6 +70,8 @@ pub struct Operation {
     pub circuit_breaker: Option<CircuitBreaker>,
     /// The timeout that applies, in milliseconds.
     pub timeout_ms: Option<u64>,
+    /// `response_handling.fail_on_empty` (db operations).
+    pub fail_on_empty: Option<Spanned<bool>>,
 }
 
 /// A node's operations and how inputs are routed to them.
@@ -116,6 +118,7 @@ pub fn lower(contract: &Contract) -> Operations {
                     own_retry_policy: None,
                     circuit_breaker: descriptor.and_then(|d| d.circuit_breaker.clone()),
                     timeout_ms: node_timeout,
+                    fail_on_empty: None,
                 })
             })
             .collect();
@@ -153,6 +156,7 @@ pub fn lower(contract: &Contract) -> Operations {
                     .timeout_ms
                     .or(op.io_config.as_ref().and_then(|io| io.timeout_ms))
                     .or(node_timeout),
+                fail_on_empty: op.fail_on_empty.clone(),
             })
             .collect();
         return Operations {
@@ -179,6 +183,7 @@ pub fn lower(contract: &Contract) -> Operations {
             own_retry_policy: None,
             circuit_breaker: descriptor.and_then(|d| d.circuit_breaker.clone()),
             timeout_ms: node_timeout,
+            fail_on_empty: None,
         }],
         loc,
     }

@@ -21,6 +21,7 @@ pub fn validate(contract: &Contract, ops: &Operations, d: &mut Diagnostics) {
     definition_names(contract, d);
     topics(contract, d);
     io_rules(ops, d);
+    crate::db::validate(contract, ops, d);
     crate::policy::validate(ops, d);
     routing(contract, d);
 }
@@ -321,15 +322,9 @@ fn io_rules(ops: &Operations, d: &mut Diagnostics) {
         let Some(io) = &op.io_config else { continue };
         match io.handler_type.value.as_str() {
             "db" => {
+                // Without a `query_template` the handler runs the SQL (the io_config still
+                // tells the policies what kind of statement it is).
                 let Some(sql) = &io.query_template else {
-                    d.push(
-                        Diagnostic::error(
-                            "io-config",
-                            io.loc,
-                            format!("db operation `{}` has no `query_template`", op.name.value),
-                        )
-                        .with_help("add `query_template: SELECT … WHERE id = $1`"),
-                    );
                     continue;
                 };
                 if sql.value.contains("${") {

@@ -353,8 +353,9 @@ pub struct EffectOperation {
     pub circuit_breaker: Option<CircuitBreaker>,
     /// The operation's timeout in milliseconds.
     pub operation_timeout_ms: Option<u64>,
-    /// Response handling (accepted, not interpreted by onex).
-    pub response_handling: Option<Any>,
+    /// Response handling: onex reads `fail_on_empty` (a declarative `db` operation that
+    /// returns and affects no rows is an error); other keys are accepted, not interpreted.
+    pub response_handling: Option<ResponseHandling>,
     /// Free-form metadata (accepted, not interpreted by onex).
     pub metadata: Option<Any>,
     /// The operation's input model (an onex extension; default: the node's `input_model`).
@@ -364,9 +365,17 @@ pub struct EffectOperation {
     pub output_model: Option<ModelRef>,
 }
 
-/// An operation's `io_config`. A `db` operation needs `query_template` (with `$1`, `$2`, …
-/// placeholders, never `${…}`, and one `query_params` entry per placeholder); an `http`
-/// POST, PUT or PATCH needs `body_template`.
+/// An operation's `response_handling`.
+#[derive(JsonSchema)]
+pub struct ResponseHandling {
+    /// A declarative `db` operation that returns and affects no rows is an error.
+    pub fail_on_empty: Option<bool>,
+}
+
+/// An operation's `io_config`. A `db` operation with a `query_template` (`$1`, `$2`, …
+/// placeholders, never `${…}`, and one `query_params` entry per placeholder) is generated
+/// by the macro; without one, its handler method runs the SQL. An `http` POST, PUT or PATCH
+/// needs `body_template`.
 #[derive(JsonSchema)]
 #[schemars(
     deny_unknown_fields,
@@ -377,7 +386,6 @@ pub struct EffectOperation {
                 "properties": {"handler_type": {"const": "db"}}
             },
             "then": {
-                "required": ["query_template"],
                 "properties": {"query_template": {"not": {"pattern": "\\$\\{"}}}
             }
         },
@@ -411,8 +419,8 @@ pub struct IoConfig {
     pub body_template: Option<String>,
     /// db: the connection's name (accepted, not interpreted by onex).
     pub connection_name: Option<Any>,
-    /// db: read-only flag (accepted, not interpreted by onex).
-    pub read_only: Option<Any>,
+    /// db: the statement cannot write (default: true for `operation: select`).
+    pub read_only: Option<bool>,
     /// http: the URL template (accepted, not interpreted by onex).
     pub url_template: Option<Any>,
     /// http: request headers (accepted, not interpreted by onex).

@@ -1,5 +1,6 @@
 //! IR → tokens, one function per generated artifact.
 
+pub mod db;
 pub mod model;
 pub mod names;
 pub mod orchestrator;
@@ -518,7 +519,11 @@ fn payload_enum(
 fn handler_trait(ir: &NodeIr, flavor: Flavor, rt: &Runtime) -> TokenStream {
     let p = rt.private();
     let ty = &ir.names.handler;
-    let methods = ir.ops.iter().map(|op| {
+    let handled = ir
+        .ops
+        .iter()
+        .filter(|op| flavor == Flavor::Compute || op.db.is_none());
+    let methods = handled.map(|op| {
         let method = &op.method;
         let input = payload_ty(ir, &op.input, rt);
         let output = payload_ty(ir, &op.output, rt);
@@ -545,8 +550,23 @@ fn handler_trait(ir: &NodeIr, flavor: Flavor, rt: &Runtime) -> TokenStream {
             "Write each method as a plain, synchronous `fn`: a compute node is pure (no context, no `&mut self`)."
         }
     };
+    let generated: Vec<String> = ir
+        .ops
+        .iter()
+        .filter(|op| flavor == Flavor::Effect && op.db.is_some())
+        .map(|op| format!("`{}`", op.name))
+        .collect();
+    let generated = if generated.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n\nThe declarative `db` operations ({}) have no method: their SQL runs on the executor of `{}`'s `SqlSource` implementation.",
+            generated.join(", "),
+            ir.names.node
+        )
+    };
     let doc = docs(&format!(
-        "Implement this for `{}` to handle the operations of the `{}` contract: one method per operation. {how}\n\nA forgotten operation is a compile error (missing trait item).",
+        "Implement this for `{}` to handle the operations of the `{}` contract: one method per operation. {how}\n\nA forgotten operation is a compile error (missing trait item).{generated}",
         ir.names.node, ir.meta.name
     ));
     quote! {
@@ -570,7 +590,10 @@ fn dispatch(ir: &NodeIr, flavor: Flavor, rt: &Runtime, tracking: TokenStream) ->
         let (variant, method) = (&op.variant, &op.method);
         match flavor {
             Flavor::Effect => {
-                let call = quote_spanned! {node.span()=> <Self as #handler>::#method(self, ctx, input) };
+                let call = match &op.db {
+                    Some(db) => db::call(ir, op, db, rt),
+                    None => quote_spanned! {node.span()=> <Self as #handler>::#method(self, ctx, input) },
+                };
                 let call = policy::wrap(ir, index, op, call, rt);
                 quote_spanned! {node.span()=>
                     #input::#variant(input) => #call.map(#output::#variant),

@@ -1,0 +1,6 @@
+use onex_runtime::effect_node;
+
+#[effect_node(contract = "sql_param_syntax.yaml")]
+pub struct Node;
+
+fn main() {}
