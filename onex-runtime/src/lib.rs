@@ -100,7 +100,10 @@ pub mod workflow;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use client::{ComputeClient, EffectClient, NodeClient, ReducerClient};
+pub use client::{
+    BusComputeClient, BusEffectClient, BusReducerClient, ComputeClient, EffectClient, NodeClient,
+    ReducerClient, RemoteTransition, RemoteTransitionOf,
+};
 pub use context::EffectContext;
 pub use envelope::{Envelope, EnvelopeMetadata, SemVer};
 pub use error::{ErrorCode, OnexError};

@@ -1,15 +1,20 @@
-//! Typed in-process clients: a workflow step calls other nodes directly, by type, without
-//! envelopes, JSON or operation-name lookups.
+//! Typed clients: a workflow step calls other nodes by type, in-process (directly, without
+//! envelopes, JSON or operation-name lookups) or through an event bus (see
+//! [`BusEffectClient`]).
 //!
-//! A client wraps one node and implements [`NodeClient`]: its `Input` and `Output` are the
-//! node's own typed input and output, so a wrong payload is a compile error, not a runtime
-//! `UNSUPPORTED_OPERATION`.
+//! A client implements [`NodeClient`]: its `Input` and `Output` are the node's own typed
+//! input and output, so a wrong payload is a compile error, not a runtime
+//! `UNSUPPORTED_OPERATION`. The in-process clients wrap one node:
 //!
 //! | client | node | input | output |
 //! |---|---|---|---|
 //! | [`EffectClient<N>`] | [`EffectNode`] | `N::Input` | `N::Output` |
 //! | [`ComputeClient<N>`] | [`ComputeNode`] | `N::Input` | `N::Output` |
 //! | [`ReducerClient<N>`] | [`ReducerNode`] | [`ReducerInput<N::Trigger, N::Context>`] | [`TransitionOf<N>`] |
+//!
+//! The bus clients ([`BusEffectClient`], [`BusComputeClient`], [`BusReducerClient`]) reach
+//! the node wherever a host serves its topic, with the same call semantics; a step written
+//! against `impl NodeClient` (or a generic client field) runs either way.
 //!
 //! A call made with a [`WorkflowContext`] (`cx.call(&client, input)` or
 //! [`NodeClient::call_with`]) behaves like a step of that run:
@@ -99,6 +104,12 @@ use crate::node::{ContractInfo, NodeInput, handler_panicked};
 use crate::workflow::WorkflowContext;
 use crate::{ComputeNode, EffectNode, ReducerNode};
 
+mod bus;
+
+pub use bus::{
+    BusComputeClient, BusEffectClient, BusReducerClient, RemoteTransition, RemoteTransitionOf,
+};
+
 #[cfg(doc)]
 use crate::EffectContext;
 
@@ -109,7 +120,9 @@ use crate::EffectContext;
 /// validate the input, carry the caller's correlation id (into the callee and onto every
 /// error), end in an [`ErrorCode::Timeout`] error past the caller's deadline and in an
 /// [`ErrorCode::WorkflowFailed`] error once the caller is cancelled, and run in a `tracing`
-/// span `onex.call` naming the callee. Implement it yourself to stand in for a node in tests.
+/// span `onex.call` naming the callee. [`BusEffectClient`], [`BusComputeClient`] and
+/// [`BusReducerClient`] make the same calls through an event bus, to a node a host serves in
+/// this process or another. Implement it yourself to stand in for a node in tests.
 ///
 /// ```
 /// use onex_runtime::{compute_node, ComputeClient, NodeClient, OnexError};
