@@ -208,6 +208,32 @@ impl Remote {
     }
 }
 
+/// `impl NodeClient` for the client of an effect or compute node: the envelope's input and
+/// output are the node's own.
+macro_rules! bus_node_client {
+    ($client:ident, $bound:ident) => {
+        impl<N: $bound> NodeClient for $client<N> {
+            type Input = N::Input;
+            type Output = N::Output;
+
+            fn call_with(
+                &self,
+                cx: &WorkflowContext,
+                input: N::Input,
+            ) -> impl Future<Output = Result<N::Output, OnexError>> + Send {
+                let span = self.remote.span(cx, input.operation());
+                async move {
+                    self.remote
+                        .call(cx, input)
+                        .await
+                        .map_err(|e| e.with_correlation_id(cx.correlation_id()))
+                }
+                .instrument(span)
+            }
+        }
+    };
+}
+
 /// The constructors, accessors, `Clone` and `Debug` of a bus client.
 macro_rules! bus_client {
     ($client:ident, $bound:ident, $param:ident) => {
@@ -380,25 +406,7 @@ pub struct BusEffectClient<N: EffectNode> {
 
 bus_client!(BusEffectClient, EffectNode, N);
 
-impl<N: EffectNode> NodeClient for BusEffectClient<N> {
-    type Input = N::Input;
-    type Output = N::Output;
-
-    fn call_with(
-        &self,
-        cx: &WorkflowContext,
-        input: N::Input,
-    ) -> impl Future<Output = Result<N::Output, OnexError>> + Send {
-        let span = self.remote.span(cx, input.operation());
-        async move {
-            self.remote
-                .call(cx, input)
-                .await
-                .map_err(|e| e.with_correlation_id(cx.correlation_id()))
-        }
-        .instrument(span)
-    }
-}
+bus_node_client!(BusEffectClient, EffectNode);
 
 /// A client of a [`ComputeNode`] served through an event bus: the calls of
 /// [`BusEffectClient`].
@@ -415,25 +423,7 @@ pub struct BusComputeClient<N: ComputeNode> {
 
 bus_client!(BusComputeClient, ComputeNode, N);
 
-impl<N: ComputeNode> NodeClient for BusComputeClient<N> {
-    type Input = N::Input;
-    type Output = N::Output;
-
-    fn call_with(
-        &self,
-        cx: &WorkflowContext,
-        input: N::Input,
-    ) -> impl Future<Output = Result<N::Output, OnexError>> + Send {
-        let span = self.remote.span(cx, input.operation());
-        async move {
-            self.remote
-                .call(cx, input)
-                .await
-                .map_err(|e| e.with_correlation_id(cx.correlation_id()))
-        }
-        .instrument(span)
-    }
-}
+bus_node_client!(BusComputeClient, ComputeNode);
 
 /// A client of a [`ReducerNode`] hosted through an event bus: the state machine lives in
 /// the host (one executor per hosted reducer), each call fires one trigger on it.
