@@ -96,6 +96,11 @@ pub trait SqlExecutor: Send + Sync {
 ///     fn sql_executor(&self) -> &dyn SqlExecutor { &self.pool }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has declarative `db` operations but does not say where their SQL runs",
+    label = "implement `onex_runtime::db::SqlSource` for `{Self}`",
+    note = "`impl SqlSource for {Self} {{ fn sql_executor(&self) -> &dyn SqlExecutor {{ &self.pool }} }}` (a `PgPool` with the `postgres` feature, or any `SqlExecutor`)"
+)]
 pub trait SqlSource {
     /// The executor the node's `db` operations run on.
     fn sql_executor(&self) -> &dyn SqlExecutor;
