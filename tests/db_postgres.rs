@@ -55,7 +55,11 @@ impl Schema {
             "SELECT email, display_name, age FROM {}.users ORDER BY id",
             self.name
         );
-        let out = self.admin.query("check", &sql, &[], None).await.expect("read back");
+        let out = self
+            .admin
+            .query("check", &sql, &[], None)
+            .await
+            .expect("read back");
         out.rows.into_iter().map(Value::Object).collect()
     }
 
@@ -92,23 +96,34 @@ async fn crud_through_envelopes_runs_the_contracts_sql() {
     .await
     .expect("create");
     assert_eq!(created["rows_affected"], 1);
-    let id = created["rows"][0]["id"].as_i64().expect("a bigserial id as a JSON number");
+    let id = created["rows"][0]["id"]
+        .as_i64()
+        .expect("a bigserial id as a JSON number");
     assert_eq!(created["rows"][0]["age"], 36);
 
-    let found = call(&node, json!({"operation": "find_by_email", "email": "ada@example.com"}))
-        .await
-        .expect("find");
+    let found = call(
+        &node,
+        json!({"operation": "find_by_email", "email": "ada@example.com"}),
+    )
+    .await
+    .expect("find");
     assert_eq!(found["rows"].as_array().map(Vec::len), Some(1));
     assert_eq!(found["rows"][0]["display_name"], "Ada");
 
-    let renamed = call(&node, json!({"operation": "rename_user", "id": id, "display_name": "Ada L."}))
-        .await
-        .expect("rename");
+    let renamed = call(
+        &node,
+        json!({"operation": "rename_user", "id": id, "display_name": "Ada L."}),
+    )
+    .await
+    .expect("rename");
     assert_eq!(renamed["rows"][0]["display_name"], "Ada L.");
 
-    let missing = call(&node, json!({"operation": "rename_user", "id": id + 1000, "display_name": "x"}))
-        .await
-        .expect_err("fail_on_empty: no such user");
+    let missing = call(
+        &node,
+        json!({"operation": "rename_user", "id": id + 1000, "display_name": "x"}),
+    )
+    .await
+    .expect_err("fail_on_empty: no such user");
     assert_eq!(missing.code(), &ErrorCode::OperationFailed);
     assert!(missing.message().contains("rename_user"), "{missing}");
 
@@ -147,9 +162,12 @@ async fn injection_payloads_are_only_ever_values() {
     assert_eq!(emails, payloads);
     // A payload in a WHERE value matches only itself.
     for payload in payloads {
-        let found = call(&node, json!({"operation": "find_by_email", "email": payload}))
-            .await
-            .expect("find");
+        let found = call(
+            &node,
+            json!({"operation": "find_by_email", "email": payload}),
+        )
+        .await
+        .expect("find");
         assert_eq!(found["rows"].as_array().map(Vec::len), Some(1), "{payload}");
     }
     // A payload where the database wants an integer is a typed error, not SQL.
@@ -162,7 +180,11 @@ async fn injection_payloads_are_only_ever_values() {
     assert_eq!(err.code(), &ErrorCode::InvalidInput);
     assert!(err.message().contains("create_user"), "{err}");
     assert!(err.message().contains("$3"), "{err}");
-    assert_eq!(schema.rows().await.len(), payloads.len(), "nothing half-written");
+    assert_eq!(
+        schema.rows().await.len(),
+        payloads.len(),
+        "nothing half-written"
+    );
     schema.drop().await;
 }
 
@@ -170,9 +192,12 @@ async fn injection_payloads_are_only_ever_values() {
 #[ignore = "needs PostgreSQL at 127.0.0.1:5432"]
 async fn a_read_only_operation_cannot_write() {
     let (schema, node) = Schema::new("readonly").await;
-    let err = call(&node, json!({"operation": "sneaky_count", "email": "mallory@example.com"}))
-        .await
-        .expect_err("read_only: true");
+    let err = call(
+        &node,
+        json!({"operation": "sneaky_count", "email": "mallory@example.com"}),
+    )
+    .await
+    .expect_err("read_only: true");
     assert_eq!(err.code(), &ErrorCode::SecurityViolation, "{err}");
     assert!(err.message().contains("sneaky_count"), "{err}");
     assert!(schema.rows().await.is_empty(), "nothing written");

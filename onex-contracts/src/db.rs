@@ -231,7 +231,10 @@ mod tests {
     #[test]
     fn params_parse() {
         assert_eq!(param("${input.email}"), Some(Param::Input("email".into())));
-        assert_eq!(param(" ${input.user_id} "), Some(Param::Input("user_id".into())));
+        assert_eq!(
+            param(" ${input.user_id} "),
+            Some(Param::Input("user_id".into()))
+        );
         assert_eq!(
             param("${previous.pay.id}"),
             Some(Param::Previous("pay.id".into()))

@@ -186,9 +186,8 @@ pub fn sql_output<T: serde::de::DeserializeOwned>(
     spec: &SqlSpec,
     outcome: SqlOutcome,
 ) -> Result<T, OnexError> {
-    let value = serde_json::to_value(outcome).map_err(|e| {
-        OnexError::new(ErrorCode::Internal, format!("encoding a SQL outcome: {e}"))
-    })?;
+    let value = serde_json::to_value(outcome)
+        .map_err(|e| OnexError::new(ErrorCode::Internal, format!("encoding a SQL outcome: {e}")))?;
     serde_json::from_value(value).map_err(|e| {
         OnexError::new(
             ErrorCode::ContractViolation,

@@ -100,6 +100,8 @@ pub mod workflow;
 #[path = "private.rs"]
 pub mod __private;
 
+/// `#[async_trait]`, for implementing [`db::SqlExecutor`] and [`bus::EventBus`].
+pub use async_trait::async_trait;
 pub use client::{
     BusComputeClient, BusEffectClient, BusReducerClient, ComputeClient, EffectClient, NodeClient,
     ReducerClient, RemoteTransition, RemoteTransitionOf,
@@ -114,8 +116,6 @@ pub use node::{
 };
 #[cfg(feature = "macros")]
 pub use onex_macros::{compute_node, effect_node, orchestrator_node, reducer_node};
-/// `#[async_trait]`, for implementing [`db::SqlExecutor`] and [`bus::EventBus`].
-pub use async_trait::async_trait;
 /// Untyped JSON, the payload type of operations whose contract names no model.
 pub use serde_json::Value as JsonValue;
 /// UUIDs (envelope and correlation ids, `type: uuid` fields).
