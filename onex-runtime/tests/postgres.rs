@@ -196,6 +196,22 @@ async fn typed_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL at 127.0.0.1:5432"]
+async fn a_statement_the_protocol_cannot_carry_is_invalid_not_retried() {
+    in_schema("nul", |settings, _| async move {
+        let pool = pool(&settings);
+        let err = pool
+            .query("nul", "SELECT 1 AS one -- \u{0}", &[], None)
+            .await
+            .expect_err("an embedded NUL cannot be sent");
+        assert_eq!(err.code(), ErrorCode::InvalidInput, "{err}");
+        assert_eq!(ctx(&err, "retryable"), Some(&json!(false)));
+        assert!(err.message().contains("`nul`"), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL at 127.0.0.1:5432"]
 async fn parameter_errors_name_the_placeholder() {
     in_schema("params", |settings, _| async move {
         let pool = pool(&settings);
@@ -265,7 +281,7 @@ async fn parameter_errors_name_the_placeholder() {
         assert!(!err.message().contains("hunter2"), "{}", err.message());
 
         let err = pool
-            .query("syntax", "SELEC 1", &[], None)
+            .query("syntax", "SELECT 1 FROM", &[], None)
             .await
             .expect_err("syntax error");
         assert_eq!(err.code(), ErrorCode::InvalidInput);
@@ -274,54 +290,90 @@ async fn parameter_errors_name_the_placeholder() {
     .await;
 }
 
+/// Tables, a sequence, a function that writes and a procedure that commits, in the pool's
+/// schema, for the read-only tests.
+async fn writable_objects(pool: &PgPool) {
+    exec(pool, "CREATE TABLE t (id int)").await;
+    exec(pool, "CREATE SEQUENCE s").await;
+    exec(
+        pool,
+        "CREATE FUNCTION sneak(v int) RETURNS int LANGUAGE sql AS \
+         'INSERT INTO t VALUES (v) RETURNING id'",
+    )
+    .await;
+    exec(
+        pool,
+        "CREATE PROCEDURE escape(v int) LANGUAGE plpgsql AS $$ BEGIN \
+         SET default_transaction_read_only = off; COMMIT; INSERT INTO t VALUES (v); END $$",
+    )
+    .await;
+}
+
+/// Every way of writing through the read path fails with a non-transient
+/// `SecurityViolation`, and writes nothing.
+async fn reads_cannot_write(pool: &PgPool) {
+    // Refused by the server: the transaction is read-only (SQLSTATE 25006).
+    let by_server = [
+        "WITH x AS (INSERT INTO t VALUES (1) RETURNING id) SELECT * FROM x",
+        "SELECT nextval('s') AS n",
+        "SELECT sneak(2) AS id",
+        "SELECT id FROM t FOR UPDATE",
+    ];
+    // Refused before they are sent: not a query.
+    let lexical = [
+        "DO $$ BEGIN SET default_transaction_read_only = off; COMMIT; \
+         INSERT INTO t VALUES (3); END $$",
+        "CALL escape(4)",
+        "/* SELECT */ call escape(5)",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        "SET TRANSACTION READ WRITE",
+        "INSERT INTO t VALUES (6)",
+    ];
+    for sql in by_server.iter().chain(&lexical) {
+        let err = pool.query("sneaky", sql, &[], None).await.expect_err(sql);
+        assert_eq!(err.code(), ErrorCode::SecurityViolation, "{sql}: {err}");
+        assert!(!err.code().is_transient(), "{sql}: {err}");
+        assert_eq!(ctx(&err, "operation"), Some(&json!("sneaky")), "{sql}");
+        if by_server.contains(sql) {
+            assert_eq!(ctx(&err, "sqlstate"), Some(&json!("25006")), "{sql}");
+        } else {
+            assert_eq!(ctx(&err, "sqlstate"), None, "{sql}");
+            assert!(ctx(&err, "keyword").is_some(), "{sql}");
+        }
+    }
+    // A read_only SqlStatement takes the same path.
+    let err = pool
+        .run(SqlStatement {
+            operation: "sneaky",
+            sql: "WITH x AS (INSERT INTO t VALUES (7) RETURNING id) SELECT * FROM x",
+            params: vec![],
+            read_only: true,
+        })
+        .await
+        .expect_err("read-only statement");
+    assert_eq!(err.code(), ErrorCode::SecurityViolation);
+    assert_eq!(count(pool, "t").await, 0);
+    assert_eq!(
+        pool.execute("peek", "SELECT last_value, is_called FROM s", &[], None)
+            .await
+            .expect("sequence")
+            .value
+            .rows[0]["is_called"],
+        json!(false),
+        "nextval never ran"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL at 127.0.0.1:5432"]
 async fn read_only_queries_cannot_write() {
     in_schema("readonly", |settings, _| async move {
-        // One connection, so a session setting left by one query would reach the next.
+        // One connection of each kind, so a session setting left by one query would reach
+        // the next.
         let pool = pool(&settings.with_max_size(1));
-        exec(&pool, "CREATE TABLE t (id int)").await;
-        exec(&pool, "CREATE SEQUENCE s").await;
-        let attempts = [
-            "WITH x AS (INSERT INTO t VALUES (1) RETURNING id) SELECT * FROM x",
-            "SELECT nextval('s') AS n",
-            "DO $$ BEGIN PERFORM set_config('default_transaction_read_only', 'off', false); \
-             COMMIT; INSERT INTO t VALUES (2); END $$",
-            "SET TRANSACTION READ WRITE",
-        ];
-        for sql in attempts {
-            let result = pool.query("sneaky", sql, &[], None).await;
-            if sql.starts_with("SET TRANSACTION") {
-                // Allowed as the transaction's first statement, but nothing follows it.
-                continue;
-            }
-            let err = result.expect_err(sql);
-            assert!(!err.code().is_transient(), "{sql}: {err}");
-            if !sql.starts_with("DO") {
-                assert_eq!(err.code(), ErrorCode::SecurityViolation, "{sql}: {err}");
-                assert_eq!(ctx(&err, "sqlstate"), Some(&json!("25006")), "{sql}");
-            }
-        }
-        // A session default flipped by one query does not make the next one writable.
-        pool.query(
-            "flip",
-            "SELECT set_config('default_transaction_read_only', 'off', false) AS v",
-            &[],
-            None,
-        )
-        .await
-        .expect("set_config is allowed");
-        let err = pool
-            .run(SqlStatement {
-                operation: "sneaky",
-                sql: "WITH x AS (INSERT INTO t VALUES (3) RETURNING id) SELECT * FROM x",
-                params: vec![],
-                read_only: true,
-            })
-            .await
-            .expect_err("read-only statement");
-        assert_eq!(err.code(), ErrorCode::SecurityViolation);
-        assert_eq!(count(&pool, "t").await, 0);
+        writable_objects(&pool).await;
+        reads_cannot_write(&pool).await;
+        assert_eq!(pool.read_status().size, 1, "reads use the read connections");
 
         // The same statement through the write path does write.
         let written = pool
@@ -336,6 +388,149 @@ async fn read_only_queries_cannot_write() {
         assert_eq!(written.rows_affected, 1);
         assert_eq!(written.rows[0]["id"], 4);
         assert_eq!(count(&pool, "t").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL at 127.0.0.1:5432"]
+async fn a_read_connection_whose_session_turned_writable_is_closed() {
+    in_schema("taint", |settings, _| async move {
+        let pool = pool(&settings.with_max_size(1));
+        writable_objects(&pool).await;
+        let before = pool
+            .query(
+                "pid",
+                "SELECT pg_backend_pid() AS pid, current_setting('transaction_read_only') AS ro",
+                &[],
+                None,
+            )
+            .await
+            .expect("pid");
+        assert_eq!(before.rows[0]["ro"], "on", "reads run read-only");
+        let pid = before.rows[0]["pid"].clone();
+
+        // The query that turns the session default off succeeds (it cannot write itself:
+        // its own transaction started read-only)...
+        let flipped = pool
+            .query(
+                "flip",
+                "SELECT set_config('default_transaction_read_only', 'off', false) AS v, \
+                 current_setting('transaction_read_only') AS ro",
+                &[],
+                None,
+            )
+            .await
+            .expect("set_config is a query");
+        assert_eq!(flipped.rows[0]["v"], "off");
+        assert_eq!(flipped.rows[0]["ro"], "on");
+        // ...but no statement runs after it on that connection.
+        for sql in ["SELECT sneak(1) AS id", "SELECT nextval('s') AS n"] {
+            let mut attempts = 0;
+            let err = loop {
+                attempts += 1;
+                let err = pool.query("sneaky", sql, &[], None).await.expect_err(sql);
+                // A closed connection is a transient error; the retry gets a fresh one.
+                if err.code().is_transient() && attempts < 3 {
+                    continue;
+                }
+                break err;
+            };
+            assert_eq!(err.code(), ErrorCode::SecurityViolation, "{sql}: {err}");
+            assert_eq!(ctx(&err, "sqlstate"), Some(&json!("25006")), "{sql}");
+        }
+        let after = pool
+            .query("pid", "SELECT pg_backend_pid() AS pid", &[], None)
+            .await
+            .expect("pid");
+        assert_ne!(
+            after.rows[0]["pid"], pid,
+            "the tainted connection was replaced"
+        );
+        assert_eq!(pool.read_status().size, 1);
+        assert_eq!(count(&pool, "t").await, 0);
+
+        // `transaction_read_only` itself cannot be turned off inside a query.
+        let err = pool
+            .query(
+                "flip",
+                "SELECT set_config('transaction_read_only', 'off', false) AS v",
+                &[],
+                None,
+            )
+            .await
+            .expect_err("read-write mode must be set before any query");
+        assert!(!err.code().is_transient(), "{err}");
+        assert_eq!(count(&pool, "t").await, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL at 127.0.0.1:5432"]
+async fn read_only_transactions_mode_still_holds() {
+    in_schema("readonly_tx", |settings, _| async move {
+        let pool = pool(&settings.with_max_size(1).with_read_only_transactions(true));
+        writable_objects(&pool).await;
+        reads_cannot_write(&pool).await;
+
+        // A session default flipped by one query does not make the next one writable.
+        pool.query(
+            "flip",
+            "SELECT set_config('default_transaction_read_only', 'off', false) AS v",
+            &[],
+            None,
+        )
+        .await
+        .expect("set_config is allowed");
+        let err = pool
+            .query("sneaky", "SELECT sneak(8) AS id", &[], None)
+            .await
+            .expect_err("read-only transaction");
+        assert_eq!(err.code(), ErrorCode::SecurityViolation);
+        assert_eq!(ctx(&err, "sqlstate"), Some(&json!("25006")));
+        assert_eq!(count(&pool, "t").await, 0);
+        // Reads used the write connection: no read connection was opened.
+        assert_eq!(pool.read_status().size, 0);
+        assert_eq!(pool.status().size, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL at 127.0.0.1:5432"]
+async fn a_read_stopped_by_max_rows_does_not_reuse_its_connection() {
+    in_schema("max_rows_conn", |settings, _| async move {
+        let pool = pool(&settings.with_max_size(1));
+        let pid = |outcome: &onex_runtime::db::SqlOutcome| outcome.rows[0]["pid"].clone();
+        let first = pool
+            .query("pid", "SELECT pg_backend_pid() AS pid", &[], None)
+            .await
+            .expect("pid");
+        let err = pool
+            .query(
+                "many",
+                "SELECT g FROM generate_series(1, 3) AS g",
+                &[],
+                Some(1),
+            )
+            .await
+            .expect_err("more than one row");
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        // The rest of that response went unread (it could have held a changed setting):
+        // the next read gets a fresh connection.
+        let second = pool
+            .query(
+                "pid",
+                "SELECT pg_backend_pid() AS pid, \
+                 current_setting('default_transaction_read_only') AS ro",
+                &[],
+                None,
+            )
+            .await
+            .expect("pid");
+        assert_ne!(pid(&first), pid(&second));
+        assert_eq!(second.rows[0]["ro"], "on");
     })
     .await;
 }
@@ -590,10 +785,12 @@ async fn requests_queue_for_a_full_pool() {
             let outcome = task.await.expect("task").expect("queued, then served");
             assert_eq!(outcome.rows[0]["nap"], Value::Null);
         }
-        let status = pool.status();
+        // Reads queue for the read connections; the write ones were never needed.
+        let status = pool.read_status();
         assert_eq!(status.max_size, 2);
         assert!(status.size <= 2, "{status:?}");
         assert_eq!(status.waiting, 0);
+        assert_eq!(pool.status().size, 0);
     })
     .await;
 }
@@ -746,10 +943,20 @@ async fn health_reports_version_and_pool() {
         );
         assert_eq!(health.pool.max_size, 3);
         assert_eq!(health.pool.size, 1);
+        assert_eq!(health.read_pool.max_size, 3);
+        assert_eq!(health.read_pool.size, 0, "no read yet");
 
+        pool.query("read", "SELECT 1 AS one", &[], None)
+            .await
+            .expect("read");
+        assert_eq!(pool.read_status().size, 1);
         let again = pool.health(true).await;
         assert!(again.healthy);
         assert_eq!(again.pool.size, 1, "the idle connection was replaced");
+        assert_eq!(
+            again.read_pool.size, 0,
+            "the idle read connection was dropped"
+        );
 
         pool.ensure_idempotency_table().await.expect("creates");
         pool.ensure_idempotency_table().await.expect("idempotent");
@@ -835,6 +1042,7 @@ async fn an_abandoned_request_is_canceled_and_writes_nothing() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(count(&pool, "t").await, 0);
+        exec(&pool, "INSERT INTO t VALUES (2)").await;
         assert_eq!(
             pool.status().size,
             1,

@@ -161,9 +161,9 @@ async fn crud_through_envelopes_with_typed_rows() {
     );
     a.and(b).and(c).expect("three concurrent queries");
     assert!(
-        adapter.pool().status().size >= 3,
+        adapter.pool().read_status().size >= 3,
         "{:?}",
-        adapter.pool().status()
+        adapter.pool().read_status()
     );
     let fresh = ok(&adapter, json!({"operation": "health", "reconnect": true})).await;
     assert_eq!(fresh["healthy"], true, "{fresh}");
@@ -592,7 +592,7 @@ async fn pool_exhaustion_queues_rather_than_fails() {
         );
         tokio::spawn(async move {
             loop {
-                let status = pool.status();
+                let status = pool.read_status(); // `query` runs on the read connections
                 most_waiting.fetch_max(status.waiting, Ordering::SeqCst);
                 most_open.fetch_max(status.size, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -613,7 +613,7 @@ async fn pool_exhaustion_queues_rather_than_fails() {
     }
     assert!(most_waiting.load(Ordering::SeqCst) > 0, "requests queued");
     assert!(most_open.load(Ordering::SeqCst) <= 2);
-    assert_eq!(pool.status().max_size, 2);
+    assert_eq!(pool.read_status().max_size, 2);
     schema.drop().await;
 }
 

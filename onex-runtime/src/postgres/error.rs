@@ -97,6 +97,13 @@ impl<'a> Scope<'a> {
                 ErrorCode::OperationFailed,
                 format!("lost the connection to {target}{cause}"),
             )
+        } else if shown.starts_with("error encoding message to server") {
+            // A statement or value the protocol cannot carry (an embedded NUL byte): the
+            // same request fails the same way every time.
+            (
+                ErrorCode::InvalidInput,
+                format!("the statement cannot be sent to {target}{cause}"),
+            )
         } else if shown.starts_with("authentication error") {
             (
                 ErrorCode::SecurityViolation,

@@ -12,16 +12,18 @@ use crate::error::{ErrorCode, OnexError};
 const PROBE: &str = "SELECT 1, current_setting('server_version')";
 
 impl PgPool {
-    /// Checks the database: `SELECT 1` and the server version, on a pooled connection, within
-    /// the connect timeout plus one second. Never fails: an unreachable or failing database
+    /// Checks the database: `SELECT 1` and the server version, on a pooled write connection,
+    /// within the connect timeout plus one second. Never fails: an unreachable or failing database
     /// is `healthy: false` with the reason (which never holds credentials).
     ///
-    /// With `reconnect`, idle pooled connections are dropped first, so the check (and the
-    /// requests after it) open fresh ones: a way to recover after the database restarted.
-    /// Connections in use are not touched.
+    /// With `reconnect`, idle pooled connections (write and read) are dropped first, so the
+    /// check (and the requests after it) open fresh ones: a way to recover after the
+    /// database restarted. Connections in use are not touched. The report has both sets'
+    /// status: `pool` ([`PgPool::status`]) and `read_pool` ([`PgPool::read_status`]).
     pub async fn health(&self, reconnect: bool) -> PgHealth {
         if reconnect {
-            let dropped = self.pool().retain(|_, _| false).removed.len();
+            let dropped = self.pool().retain(|_, _| false).removed.len()
+                + self.read_pool().retain(|_, _| false).removed.len();
             tracing::debug!(
                 target: "onex_runtime::postgres",
                 dropped,
@@ -62,6 +64,7 @@ impl PgPool {
             server_version,
             error,
             pool: self.status(),
+            read_pool: self.read_status(),
         }
     }
 

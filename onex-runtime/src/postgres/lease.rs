@@ -46,6 +46,15 @@ impl Lease {
     }
 }
 
+impl Lease {
+    /// Ends the request and drops the connection instead of handing it back.
+    pub(crate) fn discard(mut self) {
+        if let Some(client) = self.client.take() {
+            drop(Object::take(client));
+        }
+    }
+}
+
 impl Deref for Lease {
     type Target = Object;
 

@@ -69,14 +69,53 @@
 //!
 //! # Read-only queries
 //!
-//! [`PgPool::query`] (and a [`SqlStatement`] with `read_only: true`) runs its statement
-//! inside `BEGIN READ ONLY … COMMIT`, pipelined with it so it costs no extra round trip. A
-//! statement that writes anyway (`WITH … INSERT`, `nextval`, a function that writes) fails
-//! with [`ErrorCode::SecurityViolation`] (SQLSTATE 25006), whatever an application-level check
-//! decided. An explicit read-only transaction also stops the tricks a session default
-//! (`default_transaction_read_only`) would let through: a `DO` block cannot `COMMIT` out of
-//! it, and `SET TRANSACTION READ WRITE` cannot follow a query. `max_rows` turns a result
-//! larger than expected into an [`ErrorCode::InvalidInput`] error, never a truncated result.
+//! [`PgPool::query`] (and a [`SqlStatement`] with `read_only: true`) is for statements that
+//! only read. What keeps them from writing, in order:
+//!
+//! 1. **The application's validator**, first: a node that runs SQL it did not write itself
+//!    checks it before it reaches the pool (the `postgres_adapter` example's `SqlPolicy`
+//!    parses it and refuses writes, several statements, row locks, `set_config`, `dblink`…).
+//!    The checks below hold when that one is missing or wrong.
+//! 2. **A lexical check, before anything is sent**: the statement's first keyword (after
+//!    whitespace and `--` / `/* */` comments, in any case) must be `SELECT`, `WITH`,
+//!    `VALUES`, `TABLE`, `SHOW`, `EXPLAIN`, or the statement must start with `(`; anything
+//!    else (`DO`, `CALL`, `SET`, `COMMIT`, `INSERT`…) is an [`ErrorCode::SecurityViolation`]
+//!    error (context `keyword`). These are the statements that could leave a read-only
+//!    transaction or change the session from inside a single statement (a `DO` block or a
+//!    procedure that sets `default_transaction_read_only = off` and commits). One statement
+//!    only: the extended protocol refuses `SELECT 1; COMMIT`.
+//! 3. **A read-only transaction, enforced by the server**: reads run on a second set of
+//!    connections (same `max_size` and timeouts, opened on first use) whose sessions start
+//!    with `default_transaction_read_only=on` (a start-up option, after any in the
+//!    connection string), as one plain statement: no `BEGIN`/`COMMIT`, no extra command. Its
+//!    transaction is read-only, so a write inside it fails with
+//!    [`ErrorCode::SecurityViolation`] (SQLSTATE 25006): `WITH x AS (INSERT …) SELECT …`,
+//!    `SELECT nextval(…)`, a function that writes, `SELECT … FOR UPDATE`.
+//! 4. **A connection whose sessions stopped being read-only is closed at once**: a query
+//!    can turn the session default off (`SELECT set_config('default_transaction_read_only',
+//!    'off', false)`). It cannot write itself (its transaction started read-only), and
+//!    PostgreSQL 14 and later report the change to the client with the query's result, so
+//!    the task driving the connection sees it and closes the connection (a warning is
+//!    logged, never the SQL or parameters); the pool discards closed connections. A read
+//!    that stops before the end of its result (`max_rows` exceeded, an unreadable column)
+//!    is not reused either, since the rest of its messages went unread.
+//!
+//! Limits of the default mode: (4) relies on the server reporting the setting; for a
+//! server that does not (PostgreSQL 13 or older), reads fall back to `BEGIN READ ONLY …
+//! COMMIT` on their connections, with a warning. The report is noticed when the task
+//! driving the connection has handled it, which is before the query's result reaches its
+//! caller except in one window: the task reads the result (report included), hands it over,
+//! then sends any request already queued before it checks the setting. Another read queued
+//! in those microseconds, on the same connection, by a caller able to run two reads in a
+//! row, would run with the default off. For a guarantee that does not depend on timing,
+//! [`PgSettings::with_read_only_transactions`] runs every read inside its own pipelined
+//! `BEGIN READ ONLY … COMMIT` on the ordinary connections (no extra round trip, but two more
+//! commands: about +60 µs per read on a development VM). Then no session setting matters,
+//! a `DO` block could not `COMMIT` out of it, and `SET TRANSACTION READ WRITE` cannot
+//! follow a query; the lexical check applies in both modes.
+//!
+//! `max_rows` turns a result larger than expected into an [`ErrorCode::InvalidInput`]
+//! error, never a truncated result.
 //!
 //! # Errors
 //!
@@ -118,14 +157,18 @@
 //!
 //! # Pool and health
 //!
-//! The pool opens up to `max_size` connections (default 16), each within the connect
+//! The pool opens up to `max_size` write connections (default 16), each within the connect
 //! timeout (default 2 s); a request waits up to the wait timeout (default 30 s) for a free
 //! connection rather than failing. A connection that broke is discarded when it comes
 //! back. A request abandoned half-way (its future dropped, as a policy timeout does) does
 //! not hand its connection back: the connection is dropped and the server is asked to
 //! cancel the running statement, so an abandoned transaction rolls back at once and no
-//! later request waits behind it. [`PgPool::health`] reports reachability, latency, server
-//! version and pool status; with `reconnect` it drops idle connections first.
+//! later request waits behind it. Reads have their own set of up to `max_size` connections
+//! (see [Read-only queries](#read-only-queries)), so up to `2 × max_size` can be open at
+//! once (`max_size` with [`PgSettings::with_read_only_transactions`], whose reads use the
+//! write connections). [`PgPool::health`] reports reachability, latency, server version and both sets'
+//! status ([`PgPool::status`] for the write connections, [`PgPool::read_status`] for the read
+//! ones); with `reconnect` it drops the idle connections of both first.
 //!
 //! Connections are made without TLS (a server that requires it is refused with a typed
 //! error). Each connection caches the statements it prepared, one entry per distinct SQL
@@ -145,6 +188,7 @@ mod idempotency;
 mod lease;
 mod numeric;
 mod pool;
+mod read;
 mod rows;
 mod settings;
 
@@ -214,8 +258,10 @@ pub struct PgHealth {
     pub server_version: Option<String>,
     /// Why it is unhealthy (never with credentials).
     pub error: Option<String>,
-    /// The pool, after the check.
+    /// The write connections, after the check ([`PgPool::status`]).
     pub pool: PoolStatus,
+    /// The read connections, after the check ([`PgPool::read_status`]).
+    pub read_pool: PoolStatus,
 }
 
 /// A snapshot of the pool.

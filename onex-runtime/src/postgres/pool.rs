@@ -3,7 +3,7 @@
 use std::fmt;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, Runtime};
@@ -15,6 +15,7 @@ use tracing::Instrument as _;
 use super::bind::{BindError, Param, to_param};
 use super::error::{Scope, stale_statement};
 use super::lease::Lease;
+use super::read::{ReadOnlyConnect, check_read};
 use super::rows::{Decoder, decode_row, plan_columns};
 use super::settings::PgSettings;
 use super::{Executed, PgStatement, PoolStatus};
@@ -33,7 +34,13 @@ pub struct PgPool {
 
 struct Inner {
     settings: PgSettings,
+    /// The connections writes (and, with `read_only_transactions`, reads) run on.
     pool: Pool,
+    /// The read connections (`default_transaction_read_only=on`), opened on first use.
+    reads: Pool,
+    /// Set when a read connection's server does not report `default_transaction_read_only`:
+    /// reads then run in `BEGIN READ ONLY … COMMIT` on the read connections.
+    untracked: Arc<AtomicBool>,
     /// Whether the idempotency table is known to exist in this pool's schema.
     idempotency_ready: AtomicBool,
 }
@@ -42,31 +49,23 @@ impl PgPool {
     /// A pool for `settings`. Fails only on settings a pool cannot be built from; never
     /// connects.
     pub fn new(settings: PgSettings) -> Result<PgPool, OnexError> {
-        let manager = Manager::from_config(
+        let writes = Manager::from_config(
             settings.connection_config(),
             NoTls,
             ManagerConfig::default(),
         );
-        let pool = Pool::builder(manager)
-            .max_size(settings.max_size())
-            .wait_timeout(settings.wait_timeout())
-            .create_timeout(Some(settings.connect_timeout()))
-            .recycle_timeout(Some(settings.connect_timeout()))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| {
-                OnexError::new(
-                    ErrorCode::InvalidInput,
-                    format!(
-                        "cannot build a connection pool for {}: {e}",
-                        settings.target()
-                    ),
-                )
-            })?;
+        let untracked = Arc::new(AtomicBool::new(false));
+        let reads = Manager::from_connect(
+            settings.read_connection_config(),
+            ReadOnlyConnect::new(Arc::clone(&untracked)),
+            ManagerConfig::default(),
+        );
         Ok(PgPool {
             inner: Arc::new(Inner {
+                pool: build_pool(&settings, writes)?,
+                reads: build_pool(&settings, reads)?,
                 settings,
-                pool,
+                untracked,
                 idempotency_ready: AtomicBool::new(false),
             }),
         })
@@ -77,24 +76,32 @@ impl PgPool {
         &self.inner.settings
     }
 
-    /// The pool's current size, idle connections and queued requests.
+    /// The write connections' current size, idle connections and queued requests (the
+    /// connections [`PgPool::execute`] and [`PgPool::transaction`] run on, and
+    /// [`PgPool::query`] too with
+    /// [`read_only_transactions`](PgSettings::with_read_only_transactions)).
     pub fn status(&self) -> PoolStatus {
-        let s = self.inner.pool.status();
-        PoolStatus {
-            max_size: s.max_size,
-            size: s.size,
-            available: s.available,
-            waiting: s.waiting,
-        }
+        status_of(&self.inner.pool)
+    }
+
+    /// The read connections' current size, idle connections and queued requests (the
+    /// connections [`PgPool::query`] runs on by default; each set has its own `max_size`).
+    pub fn read_status(&self) -> PoolStatus {
+        status_of(&self.inner.reads)
     }
 
     /// Runs a read-only statement and returns its rows.
     ///
-    /// The statement runs in a `READ ONLY` transaction (its `BEGIN` and `COMMIT` are
-    /// pipelined with it: no extra round trip), so it cannot write even if it is not the
-    /// `SELECT` its caller believes: a write fails with [`ErrorCode::SecurityViolation`]
-    /// (SQLSTATE 25006). More than `max_rows` rows is an [`ErrorCode::InvalidInput`] error,
-    /// never a truncated result. `rows_affected` is the number of rows returned.
+    /// The statement must start with `SELECT`, `WITH`, `VALUES`, `TABLE`, `SHOW`,
+    /// `EXPLAIN` or `(` (anything else is refused before it runs, with
+    /// [`ErrorCode::SecurityViolation`]), and it runs in a read-only transaction, so it
+    /// cannot write even if it is not the `SELECT` its caller believes: a write fails with
+    /// [`ErrorCode::SecurityViolation`] (SQLSTATE 25006). By default it runs as one plain
+    /// statement on a read connection (one whose transactions start read-only); with
+    /// [`PgSettings::with_read_only_transactions`], inside a pipelined
+    /// `BEGIN READ ONLY … COMMIT` (see the [module documentation](super#read-only-queries)).
+    /// More than `max_rows` rows is an [`ErrorCode::InvalidInput`] error, never a truncated
+    /// result. `rows_affected` is the number of rows returned.
     pub async fn query(
         &self,
         operation: &str,
@@ -104,12 +111,44 @@ impl PgPool {
     ) -> Result<SqlOutcome, OnexError> {
         let scope = self.scope(operation);
         async {
-            let client = self.client(scope).await?;
-            let mut result = read_only(&client, scope, sql, params, max_rows).await;
+            check_read(scope, sql)?;
+            let transactions = self.inner.settings.read_only_transactions();
+            let client = if transactions {
+                self.client(scope).await?
+            } else {
+                self.read_client(scope).await?
+            };
+            // Read after the connection is made: its connector sets the flag first.
+            let wrap = transactions || self.inner.untracked.load(Ordering::Acquire);
+            let mut unfinished = false;
+            let mut result = read(
+                &client,
+                scope,
+                (sql, params),
+                max_rows,
+                wrap,
+                &mut unfinished,
+            )
+            .await;
             if retry_stale(&client, &result) {
-                result = read_only(&client, scope, sql, params, max_rows).await;
+                result = read(
+                    &client,
+                    scope,
+                    (sql, params),
+                    max_rows,
+                    wrap,
+                    &mut unfinished,
+                )
+                .await;
             }
-            client.finish(&result);
+            if unfinished {
+                // A plain read stopped before the end of its result (too many rows, an
+                // unreadable column): the rest of its messages, which could still report a
+                // changed session setting, are unread, so the connection is not reused.
+                client.discard();
+            } else {
+                client.finish(&result);
+            }
             result
         }
         .instrument(tracing::debug_span!("postgres.query", operation))
@@ -206,9 +245,24 @@ impl PgPool {
             .map_err(|e| scope.pool(&e))
     }
 
-    /// The underlying deadpool pool.
+    /// A read connection (opened with `default_transaction_read_only=on`), for one request.
+    async fn read_client(&self, scope: Scope<'_>) -> Result<Lease, OnexError> {
+        self.inner
+            .reads
+            .get()
+            .await
+            .map(Lease::new)
+            .map_err(|e| scope.pool(&e))
+    }
+
+    /// The underlying deadpool pool (the write connections).
     pub(super) fn pool(&self) -> &Pool {
         &self.inner.pool
+    }
+
+    /// The read connections' deadpool pool.
+    pub(super) fn read_pool(&self) -> &Pool {
+        &self.inner.reads
     }
 
     /// The flag recording that the idempotency table exists.
@@ -226,6 +280,37 @@ impl fmt::Debug for PgPool {
     }
 }
 
+/// A deadpool pool of `manager`'s connections, sized and timed by `settings`.
+fn build_pool(settings: &PgSettings, manager: Manager) -> Result<Pool, OnexError> {
+    Pool::builder(manager)
+        .max_size(settings.max_size())
+        .wait_timeout(settings.wait_timeout())
+        .create_timeout(Some(settings.connect_timeout()))
+        .recycle_timeout(Some(settings.connect_timeout()))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| {
+            OnexError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "cannot build a connection pool for {}: {e}",
+                    settings.target()
+                ),
+            )
+        })
+}
+
+/// A deadpool pool's status.
+fn status_of(pool: &Pool) -> PoolStatus {
+    let s = pool.status();
+    PoolStatus {
+        max_size: s.max_size,
+        size: s.size,
+        available: s.available,
+        waiting: s.waiting,
+    }
+}
+
 /// When `result` failed on a stale cached statement, clears the connection's statement
 /// cache and returns true: the caller runs the statement once more (only where the failure
 /// left nothing half done: a single statement in its own transaction).
@@ -237,25 +322,38 @@ fn retry_stale<T>(client: &Object, result: &Result<T, OnexError>) -> bool {
     stale
 }
 
-/// Runs a read-only statement in `BEGIN READ ONLY … COMMIT`, the three pipelined.
-async fn read_only(
+/// Runs a read-only statement: alone (on a read connection, whose transactions start
+/// read-only), or with `wrap` in `BEGIN READ ONLY … COMMIT`, the three pipelined.
+///
+/// `unfinished` is set when a plain read failed before reading its whole response (an
+/// error the server did not report: too many rows, an unreadable column, a lost
+/// connection).
+async fn read(
     client: &Object,
     scope: Scope<'_>,
-    sql: &str,
-    params: &[Value],
+    (sql, params): (&str, &[Value]),
     max_rows: Option<usize>,
+    wrap: bool,
+    unfinished: &mut bool,
 ) -> Result<SqlOutcome, OnexError> {
     let prepared = prepare(client, scope, sql, params).await?;
     let started = Instant::now();
-    // `join3` polls in order, and each future sends its messages on its first poll, so the
-    // server receives BEGIN, the statement and COMMIT in that order, in one flight.
-    let begin = client.batch_execute("BEGIN READ ONLY");
-    let run = collect(client, scope, &prepared, max_rows);
-    let commit = client.batch_execute("COMMIT");
-    let (begin, run, commit) = futures_util::future::join3(begin, run, commit).await;
-    begin.map_err(|e| scope.pg(&e))?;
-    let (rows, _) = run?;
-    commit.map_err(|e| scope.pg(&e))?;
+    let rows = if wrap {
+        // `join3` polls in order, and each future sends its messages on its first poll, so
+        // the server receives BEGIN, the statement and COMMIT in that order, in one flight.
+        let begin = client.batch_execute("BEGIN READ ONLY");
+        let run = collect(client, scope, &prepared, max_rows);
+        let commit = client.batch_execute("COMMIT");
+        let (begin, run, commit) = futures_util::future::join3(begin, run, commit).await;
+        begin.map_err(|e| scope.pg(&e))?;
+        let (rows, _) = run?;
+        commit.map_err(|e| scope.pg(&e))?;
+        rows
+    } else {
+        let run = collect(client, scope, &prepared, max_rows).await;
+        *unfinished = matches!(&run, Err(e) if e.context().get("sqlstate").is_none());
+        run?.0
+    };
     let outcome = SqlOutcome {
         rows_affected: rows.len() as u64,
         rows,
