@@ -5,7 +5,7 @@
 //!
 //! | operation | runs | policies |
 //! |---|---|---|
-//! | `query` | one read (`SELECT`, `WITH … SELECT`, `VALUES`) on a read-only transaction; rows as typed JSON | idempotent: retried twice on transient faults |
+//! | `query` | one read (`SELECT`, `WITH … SELECT`, `VALUES`) on a read-only connection; rows as typed JSON | idempotent: retried twice on transient faults |
 //! | `execute` | one `INSERT`, `UPDATE` or `DELETE`; an `idempotency_key` makes a redelivery replay the first result | runs once |
 //! | `transaction` | a list of statements, all or none | runs once |
 //! | `health` | `SELECT 1` and the server version; `healthy: false` with the reason when the database is down | idempotent |
