@@ -186,9 +186,25 @@ pub fn sql_output<T: serde::de::DeserializeOwned>(
     spec: &SqlSpec,
     outcome: SqlOutcome,
 ) -> Result<T, OnexError> {
-    let value = serde_json::to_value(outcome)
-        .map_err(|e| OnexError::new(ErrorCode::Internal, format!("encoding a SQL outcome: {e}")))?;
-    serde_json::from_value(value).map_err(|e| {
+    // The rows move into the JSON object as they are: no serialization, no copy.
+    let columns = outcome
+        .columns
+        .into_iter()
+        .map(|c| {
+            let mut column = Map::new();
+            column.insert("name".to_owned(), Value::String(c.name));
+            column.insert("type".to_owned(), Value::String(c.type_name));
+            Value::Object(column)
+        })
+        .collect();
+    let mut value = Map::new();
+    value.insert(
+        "rows".to_owned(),
+        Value::Array(outcome.rows.into_iter().map(Value::Object).collect()),
+    );
+    value.insert("rows_affected".to_owned(), outcome.rows_affected.into());
+    value.insert("columns".to_owned(), Value::Array(columns));
+    serde_json::from_value(Value::Object(value)).map_err(|e| {
         OnexError::new(
             ErrorCode::ContractViolation,
             format!(
@@ -198,4 +214,32 @@ pub fn sql_output<T: serde::de::DeserializeOwned>(
         )
         .with_context("operation", spec.operation)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_fills_an_output_like_its_serialized_form() {
+        let spec = SqlSpec {
+            operation: "find",
+            sql: "SELECT 1 AS one",
+            read_only: true,
+            fail_on_empty: false,
+        };
+        let mut row = SqlRow::new();
+        row.insert("one".to_owned(), Value::from(1));
+        let outcome = SqlOutcome {
+            rows: vec![row],
+            rows_affected: 1,
+            columns: vec![SqlColumn {
+                name: "one".to_owned(),
+                type_name: "int4".to_owned(),
+            }],
+        };
+        let expected = serde_json::to_value(&outcome).unwrap();
+        let filled: Value = sql_output(&spec, outcome).unwrap();
+        assert_eq!(filled, expected);
+    }
 }
